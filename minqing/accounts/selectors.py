@@ -1,0 +1,36 @@
+from django.db.models import QuerySet
+
+from minqing.accounts import scope
+from minqing.accounts.models import ApiToken, Department, User
+from minqing.core.errors import NotFound
+from minqing.core.models import AuditEntry
+
+
+def users_visible_to(user) -> QuerySet[User]:
+    return (
+        User.objects.filter(scope.user_q(user))
+        .filter(is_superuser=False)
+        .select_related("area", "department")
+        .order_by("username")
+    )
+
+
+def access_user(user, pk) -> User:
+    try:
+        return users_visible_to(user).get(pk=int(pk))
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+def departments_visible_to(user) -> QuerySet[Department]:
+    return Department.objects.filter(scope.department_q(user)).select_related("area")
+
+
+def audit_entries_visible_to(user) -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.filter(scope.audit_q(user))
+
+
+def integration_keys_visible_to(user) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(kind=ApiToken.Kind.INTEGRATION).filter(
+        scope.user_q(user, prefix="user")
+    ).select_related("user", "user__area", "user__department", "issued_by")

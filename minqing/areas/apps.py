@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AreasConfig(AppConfig):
+    name = "minqing.areas"
+    label = "areas"
+    verbose_name = "areas"

@@ -1,0 +1,77 @@
+"""Reads of areas and places, always through the scope rule in minqing.accounts.scope."""
+
+from django.db.models import QuerySet
+
+from minqing.accounts import scope
+from minqing.areas.models import Area, AreaLevel, Building, Dwelling, Estate, Unit
+from minqing.core.errors import NotFound
+
+
+def areas_visible_to(user, *, include_retired: bool = False) -> QuerySet[Area]:
+    qs = Area.objects.filter(scope.area_q(user)).select_related("parent")
+    return qs if include_retired else qs.active()
+
+
+def estates_visible_to(user, *, include_retired: bool = False) -> QuerySet[Estate]:
+    qs = Estate.objects.filter(scope.estate_q(user)).select_related("community")
+    return qs if include_retired else qs.active()
+
+
+def buildings_visible_to(user, *, include_retired: bool = False) -> QuerySet[Building]:
+    qs = Building.objects.filter(scope.building_q(user)).select_related("estate", "grid")
+    return qs if include_retired else qs.active()
+
+
+def units_visible_to(user, *, include_retired: bool = False) -> QuerySet[Unit]:
+    qs = Unit.objects.filter(scope.unit_q(user)).select_related("building__estate")
+    return qs if include_retired else qs.active()
+
+
+def dwellings_visible_to(user, *, include_retired: bool = False) -> QuerySet[Dwelling]:
+    qs = Dwelling.objects.filter(scope.dwelling_q(user)).select_related("building__estate", "building__grid", "unit")
+    return qs if include_retired else qs.active()
+
+
+def _access(qs: QuerySet, pk):
+    try:
+        return qs.get(pk=int(pk))
+    except (qs.model.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+def access_area(user, pk) -> Area:
+    return _access(areas_visible_to(user, include_retired=True), pk)
+
+
+def access_estate(user, pk) -> Estate:
+    return _access(estates_visible_to(user, include_retired=True), pk)
+
+
+def access_building(user, pk) -> Building:
+    return _access(buildings_visible_to(user, include_retired=True), pk)
+
+
+def access_unit(user, pk) -> Unit:
+    return _access(units_visible_to(user, include_retired=True), pk)
+
+
+def access_dwelling(user, pk) -> Dwelling:
+    return _access(dwellings_visible_to(user, include_retired=True), pk)
+
+
+def area_ancestors(area: Area) -> QuerySet[Area]:
+    """The chain from the district down to `area` (for breadcrumbs; names only)."""
+    ids = [int(p) for p in area.path.strip("/").split("/") if p]
+    return Area.objects.filter(pk__in=ids).order_by("path")
+
+
+def area_label(area: Area) -> str:
+    return " / ".join(a.name for a in area_ancestors(area))
+
+
+def grids_visible_to(user) -> QuerySet[Area]:
+    return areas_visible_to(user).filter(level=AreaLevel.GRID)
+
+
+def communities_visible_to(user) -> QuerySet[Area]:
+    return areas_visible_to(user).filter(level=AreaLevel.COMMUNITY)

@@ -1,0 +1,23 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from minqing.accounts import demo as accounts_demo
+from minqing.areas import demo as areas_demo
+from minqing.areas.models import Area
+
+
+class Command(BaseCommand):
+    help = "Fill an empty database with the demo district, places and accounts (demo only)."
+
+    def handle(self, *args, **options):
+        if Area.objects.exists():
+            self.stdout.write("The database already has data; demo data not loaded again.")
+            return
+        with transaction.atomic():
+            nodes = areas_demo.build()
+            users = accounts_demo.build(nodes)
+        self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self.stdout.write(f"Demo accounts (password {accounts_demo.DEMO_PASSWORD}, demo only):")
+        for name in ("grid1", "liaison1", "staff1", "admin1", "street1", "dept1", "district1"):
+            user = users[name]
+            self.stdout.write(f"  {name:<10} {user.get_role_display()} · {user.display_name}")

@@ -1,0 +1,18 @@
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+
+
+def healthz(request):
+    """200 when the database answers a query, 503 otherwise (for the load balancer)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def not_found(request, exception=None):
+    return render(request, "404.html", status=404)

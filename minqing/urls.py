@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+from minqing.api.urls import api
+from minqing.core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("accounts/", include("minqing.accounts.urls")),
+    path("areas/", include("minqing.areas.urls")),
+    path("", include("minqing.dashboard.urls")),
+]
+
+handler404 = "minqing.core.views.not_found"
