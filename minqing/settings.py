@@ -147,6 +147,9 @@ STORAGES = {
         ),
     },
 }
+# In the demo (DEBUG) WhiteNoise serves straight from the app and npm folders, no collectstatic needed.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [

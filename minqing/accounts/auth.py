@@ -54,20 +54,36 @@ def sign_in_check(*, username: str, password: str, request=None, channel: str = 
         user = User.objects.select_for_update().filter(username__iexact=username.strip()).first()
         checked = None
         if user is not None and user.is_locked(now):
-            audit_record(action="auth.login_blocked", target=user, request=request, actor_name=username[:150],
-                         data={"channel": channel})
+            audit_record(
+                action="auth.login_blocked",
+                target=user,
+                request=request,
+                actor_name=username[:150],
+                data={"channel": channel},
+            )
             error = AccountLocked(_locked_message(user))
         else:
             checked = authenticate(request, username=user.username if user else username, password=password)
         if error is None and checked is None:
-            audit_record(action="auth.login_failed", target=user, request=request, actor_name=username[:150],
-                         target_label=username[:200], data={"channel": channel})
+            audit_record(
+                action="auth.login_failed",
+                target=user,
+                request=request,
+                actor_name=username[:150],
+                target_label=username[:200],
+                data={"channel": channel},
+            )
             error = AuthenticationFailed(_("用户名或密码错误。"), field="password")
             if user is not None and _recent_failures(user, now) >= settings.LOGIN_FAILURE_LIMIT:
                 user.locked_until = now + settings.LOGIN_LOCK_DURATION
                 user.save(update_fields=["locked_until"])
-                audit_record(action="auth.locked", target=user, request=request, actor_name=username[:150],
-                             data={"until": user.locked_until.isoformat(), "channel": channel})
+                audit_record(
+                    action="auth.locked",
+                    target=user,
+                    request=request,
+                    actor_name=username[:150],
+                    data={"until": user.locked_until.isoformat(), "channel": channel},
+                )
                 error = AccountLocked(_locked_message(user))
     if error is not None:
         raise error
@@ -124,7 +140,10 @@ def api_token_issue(*, username: str, password: str, otp: str | None = None, req
     key = secrets.token_urlsafe(32)
     with transaction.atomic():
         ApiToken.objects.create(
-            user=user, kind=ApiToken.Kind.SESSION, key_hash=ApiToken.hash_key(key), prefix=key[:8],
+            user=user,
+            kind=ApiToken.Kind.SESSION,
+            key_hash=ApiToken.hash_key(key),
+            prefix=key[:8],
             expires_at=timezone.now() + settings.API_TOKEN_LIFETIME,
         )
     sign_in_succeeded(user=user, request=request, channel="api")

@@ -33,8 +33,13 @@ def build(nodes: dict[str, Area]) -> dict[str, User]:
 
     def make(username, display_name, role, area=None, department=None, **extra):
         users[username] = User.objects.create(
-            username=username, display_name=display_name, role=role, area=area, department=department,
-            password=password, **extra,
+            username=username,
+            display_name=display_name,
+            role=role,
+            area=area,
+            department=department,
+            password=password,
+            **extra,
         )
         return users[username]
 

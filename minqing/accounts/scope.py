@@ -54,7 +54,9 @@ def scope_of(user) -> Scope | None:
         role=user.role,
         area_path=area_path,
         dwelling_ids=frozenset(user.dwellings.values_list("pk", flat=True)) if user.role == Role.LIAISON else None,
-        building_ids=frozenset(user.buildings.values_list("pk", flat=True)) if user.role == Role.BUILDING_HEAD else None,
+        building_ids=frozenset(user.buildings.values_list("pk", flat=True))
+        if user.role == Role.BUILDING_HEAD
+        else None,
         department_id=user.department_id,
         user_id=user.pk,
     )
@@ -123,7 +125,9 @@ def estate_q(user, prefix: str = "") -> Q:
     if s.by_building:
         return Q(**{_p(prefix, "pk__in"): _head_buildings(s).values("estate_id")})
     if s.role == Role.GRID_WORKER:
-        return Q(**{_p(prefix, "pk__in"): Building.objects.filter(grid__path__startswith=s.area_path).values("estate_id")})
+        return Q(
+            **{_p(prefix, "pk__in"): Building.objects.filter(grid__path__startswith=s.area_path).values("estate_id")}
+        )
     return Q(**{_p(prefix, "community__path__startswith"): s.area_path})
 
 

@@ -31,6 +31,8 @@ def audit_entries_visible_to(user) -> QuerySet[AuditEntry]:
 
 
 def integration_keys_visible_to(user) -> QuerySet[ApiToken]:
-    return ApiToken.objects.filter(kind=ApiToken.Kind.INTEGRATION).filter(
-        scope.user_q(user, prefix="user")
-    ).select_related("user", "user__area", "user__department", "issued_by")
+    return (
+        ApiToken.objects.filter(kind=ApiToken.Kind.INTEGRATION)
+        .filter(scope.user_q(user, prefix="user"))
+        .select_related("user", "user__area", "user__department", "issued_by")
+    )

@@ -30,8 +30,9 @@ def _check_password(password: str, user: User | None = None) -> None:
         raise ApplicationError(" ".join(exc.messages), field="password") from None
 
 
-def _clean_assignment(*, actor, role: str, area: Area | None, department: Department | None,
-                      dwellings=(), buildings=()) -> dict:
+def _clean_assignment(
+    *, actor, role: str, area: Area | None, department: Department | None, dwellings=(), buildings=()
+) -> dict:
     if role not in Role.values:
         raise ApplicationError(_("角色无效。"), field="role")
     if role not in ROLE_MANAGEABLE_BY.get(actor.role, ()):
@@ -64,14 +65,29 @@ def _clean_assignment(*, actor, role: str, area: Area | None, department: Depart
         visible = area_selectors.buildings_visible_to(actor).filter(pk__in=building_ids, grid=area)
         if visible.count() != len(set(building_ids)):
             raise ApplicationError(_("负责楼栋须在该网格内。"), field="buildings")
-    return {"role": role, "area": area, "department": department,
-            "dwelling_ids": dwelling_ids, "building_ids": building_ids}
+    return {
+        "role": role,
+        "area": area,
+        "department": department,
+        "dwelling_ids": dwelling_ids,
+        "building_ids": building_ids,
+    }
 
 
 @transaction.atomic
-def user_create(*, actor, username: str, display_name: str, role: str, password: str,
-                area: Area | None = None, department: Department | None = None,
-                dwellings=(), buildings=(), request=None) -> User:
+def user_create(
+    *,
+    actor,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    area: Area | None = None,
+    department: Department | None = None,
+    dwellings=(),
+    buildings=(),
+    request=None,
+) -> User:
     _require(actor, Capability.MANAGE_USERS)
     username = (username or "").strip()
     if not username or len(username) > 150:
@@ -81,10 +97,17 @@ def user_create(*, actor, username: str, display_name: str, role: str, password:
     display_name = (display_name or "").strip()
     if not display_name:
         raise ApplicationError(_("请填写姓名。"), field="display_name")
-    assignment = _clean_assignment(actor=actor, role=role, area=area, department=department,
-                                   dwellings=dwellings, buildings=buildings)
-    user = User(username=username, display_name=display_name[:50], role=assignment["role"],
-                area=assignment["area"], department=assignment["department"], must_change_password=True)
+    assignment = _clean_assignment(
+        actor=actor, role=role, area=area, department=department, dwellings=dwellings, buildings=buildings
+    )
+    user = User(
+        username=username,
+        display_name=display_name[:50],
+        role=assignment["role"],
+        area=assignment["area"],
+        department=assignment["department"],
+        must_change_password=True,
+    )
     _check_password(password, user)
     user.set_password(password)
     user._history_user = actor
@@ -96,15 +119,26 @@ def user_create(*, actor, username: str, display_name: str, role: str, password:
 
 
 @transaction.atomic
-def user_update(*, actor, user: User, display_name: str, role: str, area: Area | None = None,
-                department: Department | None = None, dwellings=(), buildings=(), request=None) -> User:
+def user_update(
+    *,
+    actor,
+    user: User,
+    display_name: str,
+    role: str,
+    area: Area | None = None,
+    department: Department | None = None,
+    dwellings=(),
+    buildings=(),
+    request=None,
+) -> User:
     _require(actor, Capability.MANAGE_USERS)
     user = selectors.access_user(actor, user.pk)
     display_name = (display_name or "").strip()
     if not display_name:
         raise ApplicationError(_("请填写姓名。"), field="display_name")
-    assignment = _clean_assignment(actor=actor, role=role, area=area, department=department,
-                                   dwellings=dwellings, buildings=buildings)
+    assignment = _clean_assignment(
+        actor=actor, role=role, area=area, department=department, dwellings=dwellings, buildings=buildings
+    )
     old = {"role": user.role, "area": user.area_id, "department": user.department_id}
     user.display_name, user.role = display_name[:50], assignment["role"]
     user.area, user.department = assignment["area"], assignment["department"]
@@ -112,8 +146,13 @@ def user_update(*, actor, user: User, display_name: str, role: str, area: Area |
     user.save(update_fields=["display_name", "role", "area", "department"])
     user.dwellings.set(assignment["dwelling_ids"])
     user.buildings.set(assignment["building_ids"])
-    audit_record(action="user.update", actor=actor, target=user, request=request,
-                 data={"old": old, "new": {"role": user.role, "area": user.area_id, "department": user.department_id}})
+    audit_record(
+        action="user.update",
+        actor=actor,
+        target=user,
+        request=request,
+        data={"old": old, "new": {"role": user.role, "area": user.area_id, "department": user.department_id}},
+    )
     return user
 
 
@@ -121,7 +160,8 @@ def _end_sessions(user: User) -> None:
     """Delete every server-side session of the user and revoke their sign-in tokens."""
     now = timezone.now()
     doomed = [
-        s.pk for s in Session.objects.filter(expire_date__gt=now).iterator()
+        s.pk
+        for s in Session.objects.filter(expire_date__gt=now).iterator()
         if str(s.get_decoded().get("_auth_user_id")) == str(user.pk)
     ]
     Session.objects.filter(pk__in=doomed).delete()
@@ -194,8 +234,9 @@ def sign_out_record(*, user: User, request=None, reason: str = "user") -> None:
 
 
 @transaction.atomic
-def integration_key_issue(*, actor, name: str, role: str, area: Area | None = None,
-                          department: Department | None = None, request=None) -> tuple[ApiToken, str]:
+def integration_key_issue(
+    *, actor, name: str, role: str, area: Area | None = None, department: Department | None = None, request=None
+) -> tuple[ApiToken, str]:
     """An API key for a system (a department's, the 12345 hotline's). It acts as a service account
     with a role and an area or unit, so the one scope rule applies to it like to a person.
     The key is shown once; only its hash is kept."""
@@ -207,13 +248,25 @@ def integration_key_issue(*, actor, name: str, role: str, area: Area | None = No
         raise ApplicationError(_("接口密钥不能使用该角色。"), field="role")
     assignment = _clean_assignment(actor=actor, role=role, area=area, department=department)
     key = "mq_" + secrets.token_urlsafe(32)
-    service = User(username=f"svc-{secrets.token_hex(6)}", display_name=name[:50], role=assignment["role"],
-                   area=assignment["area"], department=assignment["department"], is_service=True)
+    service = User(
+        username=f"svc-{secrets.token_hex(6)}",
+        display_name=name[:50],
+        role=assignment["role"],
+        area=assignment["area"],
+        department=assignment["department"],
+        is_service=True,
+    )
     service.set_unusable_password()
     service._history_user = actor
     service.save()
-    token = ApiToken.objects.create(user=service, kind=ApiToken.Kind.INTEGRATION, name=name[:100],
-                                    key_hash=ApiToken.hash_key(key), prefix=key[:10], issued_by=actor)
+    token = ApiToken.objects.create(
+        user=service,
+        kind=ApiToken.Kind.INTEGRATION,
+        name=name[:100],
+        key_hash=ApiToken.hash_key(key),
+        prefix=key[:10],
+        issued_by=actor,
+    )
     audit_record(action="apikey.issue", actor=actor, target=service, request=request, data={"name": name, "role": role})
     return token, key
 

@@ -22,8 +22,9 @@ PENDING_NEXT = "minqing_pending_next"
 
 
 def _safe_next(request, value: str | None) -> str:
-    if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()},
-                                                 require_https=request.is_secure()):
+    if value and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return value
     return "/"
 
@@ -46,8 +47,9 @@ def sign_in(request):
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = auth.sign_in_check(username=form.cleaned_data["username"],
-                                      password=form.cleaned_data["password"], request=request)
+            user = auth.sign_in_check(
+                username=form.cleaned_data["username"], password=form.cleaned_data["password"], request=request
+            )
         except ApplicationError as exc:
             form_error(form, exc)
         else:
@@ -106,8 +108,12 @@ def password_change(request):
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.user_change_password(user=request.user, old_password=form.cleaned_data["old_password"],
-                                          new_password=form.cleaned_data["new_password"], request=request)
+            services.user_change_password(
+                user=request.user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password"],
+                request=request,
+            )
         except ApplicationError as exc:
             form_error(form, exc)
         else:

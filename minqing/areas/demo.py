@@ -10,7 +10,14 @@ SUBDISTRICTS = [("150603001", "康新街道"), ("150603002", "沙河街道")]
 # (subdistrict code, community code, name, grid count, estates, housing type)
 COMMUNITIES = [
     ("150603001", "150603001001", "嘉和社区", 3, ["嘉和苑"], HousingType.COMMERCIAL),
-    ("150603001", "150603001002", "兴安南路社区", 6, ["电影制片厂小区", "审计厅小区", "林业厅小区"], HousingType.COMMERCIAL),
+    (
+        "150603001",
+        "150603001002",
+        "兴安南路社区",
+        6,
+        ["电影制片厂小区", "审计厅小区", "林业厅小区"],
+        HousingType.COMMERCIAL,
+    ),
     ("150603002", "150603002001", "恒大社区", 15, ["恒大名都", "恒大华府"], HousingType.COMMERCIAL),
     ("150603002", "150603002002", "安居苑社区", 5, ["安居苑"], HousingType.RESETTLEMENT),
 ]
@@ -55,11 +62,19 @@ def build() -> dict[str, Area]:
                 building_no += 1
                 estate = estates[(building_no - 1) % len(estates)]
                 building = Building.objects.create(estate=estate, grid=grid, name=f"{building_no}号楼", floors=FLOORS)
-                units = [Unit.objects.create(building=building, name=f"{u}单元") for u in range(1, UNITS_PER_BUILDING + 1)]
+                units = [
+                    Unit.objects.create(building=building, name=f"{u}单元") for u in range(1, UNITS_PER_BUILDING + 1)
+                ]
                 bulk_create_with_history(
                     [
-                        Dwelling(building=building, unit=unit, floor=floor, room=f"{floor}0{r}",
-                                 housing_type=housing_type, floor_area=88 + 12 * r)
+                        Dwelling(
+                            building=building,
+                            unit=unit,
+                            floor=floor,
+                            room=f"{floor}0{r}",
+                            housing_type=housing_type,
+                            floor_area=88 + 12 * r,
+                        )
                         for unit in units
                         for floor in range(1, FLOORS + 1)
                         for r in range(1, ROOMS_PER_FLOOR + 1)

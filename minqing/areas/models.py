@@ -69,7 +69,10 @@ class Estate(models.Model):
     """小区: belongs to one community; its buildings may lie in several grids."""
 
     community = models.ForeignKey(
-        Area, verbose_name=_("社区"), on_delete=models.PROTECT, related_name="estates",
+        Area,
+        verbose_name=_("社区"),
+        on_delete=models.PROTECT,
+        related_name="estates",
         limit_choices_to={"level": AreaLevel.COMMUNITY},
     )
     name = models.CharField(_("小区名称"), max_length=100)
@@ -101,7 +104,10 @@ class Building(models.Model):
 
     estate = models.ForeignKey(Estate, verbose_name=_("小区"), on_delete=models.PROTECT, related_name="buildings")
     grid = models.ForeignKey(
-        Area, verbose_name=_("网格"), on_delete=models.PROTECT, related_name="buildings",
+        Area,
+        verbose_name=_("网格"),
+        on_delete=models.PROTECT,
+        related_name="buildings",
         limit_choices_to={"level": AreaLevel.GRID},
     )
     name = models.CharField(_("楼栋"), max_length=50, help_text=_("如：3号楼"))
@@ -188,7 +194,9 @@ class Dwelling(models.Model):
         verbose_name = _("房屋")
         ordering = ["building_id", "unit_id", "room"]
         constraints = [
-            models.CheckConstraint(condition=Q(floor_area__isnull=True) | Q(floor_area__gt=0), name="dwelling_area_positive"),
+            models.CheckConstraint(
+                condition=Q(floor_area__isnull=True) | Q(floor_area__gt=0), name="dwelling_area_positive"
+            ),
         ]
         indexes = [models.Index(fields=["building", "unit", "room"], name="dwelling_address")]
 

@@ -89,8 +89,12 @@ def area_create(*, actor, parent: Area | None, level: str, code: str, name: str,
     if parent.is_retired:
         raise ApplicationError(_("上级区域已撤销。"), field="parent")
     area = Area(
-        parent=parent, level=level, code=_clean_code(code), name=_clean_name(name, "name", 100),
-        boundary=clean_boundary(boundary) if level == AreaLevel.GRID else None, path="",
+        parent=parent,
+        level=level,
+        code=_clean_code(code),
+        name=_clean_name(name, "name", 100),
+        boundary=clean_boundary(boundary) if level == AreaLevel.GRID else None,
+        path="",
     )
     area._history_user = actor
     area.save()
@@ -108,8 +112,14 @@ def area_update(*, actor, area: Area, name: str, code: str, boundary=None, reque
     area.name = _clean_name(name, "name", 100)
     area.code = _clean_code(code, exclude_pk=area.pk)
     area.boundary = clean_boundary(boundary) if area.level == AreaLevel.GRID else None
-    _save(area, actor=actor, action="area.update", fields=["name", "code", "boundary"], request=request,
-          data={"old": old, "new": {"name": area.name, "code": area.code}})
+    _save(
+        area,
+        actor=actor,
+        action="area.update",
+        fields=["name", "code", "boundary"],
+        request=request,
+        data={"old": old, "new": {"name": area.name, "code": area.code}},
+    )
     return area
 
 
@@ -125,11 +135,17 @@ def area_move(*, actor, area: Area, new_parent: Area, request=None) -> Area:
         raise ApplicationError(_("上级区域已撤销。"), field="parent")
     old_parent, old_path = area.parent, area.path
     area.parent = new_parent
-    _save(area, actor=actor, action="area.move", fields=["parent"], request=request,
-          data={"from": old_parent.name if old_parent else "", "to": new_parent.name})
+    _save(
+        area,
+        actor=actor,
+        action="area.move",
+        fields=["parent"],
+        request=request,
+        data={"from": old_parent.name if old_parent else "", "to": new_parent.name},
+    )
     new_path = _path_for(area)
     for node in Area.objects.filter(path__startswith=old_path).select_for_update():
-        Area.objects.filter(pk=node.pk).update(path=new_path + node.path[len(old_path):])
+        Area.objects.filter(pk=node.pk).update(path=new_path + node.path[len(old_path) :])
     area.path = new_path
     return area
 
@@ -254,8 +270,14 @@ def building_move(*, actor, building: Building, grid: Area, request=None) -> Bui
         raise ApplicationError(_("楼栋已在该网格。"), field="grid")
     old = building.grid
     building.grid = grid
-    _save(building, actor=actor, action="building.move", fields=["grid"], request=request,
-          data={"from": old.name, "to": grid.name})
+    _save(
+        building,
+        actor=actor,
+        action="building.move",
+        fields=["grid"],
+        request=request,
+        data={"from": old.name, "to": grid.name},
+    )
     return building
 
 
@@ -306,8 +328,9 @@ def unit_retire(*, actor, unit: Unit, request=None) -> Unit:
     return unit
 
 
-def _clean_dwelling_fields(*, building: Building, unit: Unit | None, floor, room: str, housing_type: str,
-                           floor_area, exclude_pk=None) -> dict:
+def _clean_dwelling_fields(
+    *, building: Building, unit: Unit | None, floor, room: str, housing_type: str, floor_area, exclude_pk=None
+) -> dict:
     if unit is not None and unit.building_id != building.pk:
         raise ApplicationError(_("单元不属于该楼栋。"), field="unit")
     room = _clean_name(room, "room", 20)
@@ -338,24 +361,50 @@ def _clean_dwelling_fields(*, building: Building, unit: Unit | None, floor, room
 
 
 @transaction.atomic
-def dwelling_create(*, actor, building: Building, unit: Unit | None, room: str, floor=None,
-                    housing_type: str = HousingType.COMMERCIAL, floor_area=None, request=None) -> Dwelling:
+def dwelling_create(
+    *,
+    actor,
+    building: Building,
+    unit: Unit | None,
+    room: str,
+    floor=None,
+    housing_type: str = HousingType.COMMERCIAL,
+    floor_area=None,
+    request=None,
+) -> Dwelling:
     _require_manager(actor)
     building = selectors.access_building(actor, building.pk)
-    fields = _clean_dwelling_fields(building=building, unit=unit, floor=floor, room=room,
-                                    housing_type=housing_type, floor_area=floor_area)
+    fields = _clean_dwelling_fields(
+        building=building, unit=unit, floor=floor, room=room, housing_type=housing_type, floor_area=floor_area
+    )
     dwelling = Dwelling(building=building, **fields)
     _save(dwelling, actor=actor, action="dwelling.create", request=request)
     return dwelling
 
 
 @transaction.atomic
-def dwelling_update(*, actor, dwelling: Dwelling, unit: Unit | None, room: str, floor=None,
-                    housing_type: str = HousingType.COMMERCIAL, floor_area=None, request=None) -> Dwelling:
+def dwelling_update(
+    *,
+    actor,
+    dwelling: Dwelling,
+    unit: Unit | None,
+    room: str,
+    floor=None,
+    housing_type: str = HousingType.COMMERCIAL,
+    floor_area=None,
+    request=None,
+) -> Dwelling:
     _require_manager(actor)
     dwelling = selectors.access_dwelling(actor, dwelling.pk)
-    fields = _clean_dwelling_fields(building=dwelling.building, unit=unit, floor=floor, room=room,
-                                    housing_type=housing_type, floor_area=floor_area, exclude_pk=dwelling.pk)
+    fields = _clean_dwelling_fields(
+        building=dwelling.building,
+        unit=unit,
+        floor=floor,
+        room=room,
+        housing_type=housing_type,
+        floor_area=floor_area,
+        exclude_pk=dwelling.pk,
+    )
     for key, value in fields.items():
         setattr(dwelling, key, value)
     _save(dwelling, actor=actor, action="dwelling.update", fields=list(fields), request=request)

@@ -44,7 +44,9 @@ def home_summary(user) -> dict:
         summary["unstaffed_grid_count"] = unstaffed.count()
     if user.role in (Role.SUBDISTRICT_STAFF, Role.DISTRICT_STAFF):
         summary["communities"] = list(
-            areas_visible_to(user).filter(level=AreaLevel.COMMUNITY).select_related("parent")
+            areas_visible_to(user)
+            .filter(level=AreaLevel.COMMUNITY)
+            .select_related("parent")
             .annotate(grid_count=Count("children", filter=Q(children__retired_at__isnull=True)))
         )
         summary["departments"] = list(departments_visible_to(user))

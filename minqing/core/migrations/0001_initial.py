@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,25 +14,38 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='时间')),
-                ('actor_name', models.CharField(blank=True, max_length=150, verbose_name='操作人')),
-                ('action', models.CharField(db_index=True, max_length=64, verbose_name='操作')),
-                ('target_type', models.CharField(blank=True, max_length=64, verbose_name='对象类型')),
-                ('target_id', models.CharField(blank=True, max_length=64, verbose_name='对象编号')),
-                ('target_label', models.CharField(blank=True, max_length=200, verbose_name='对象')),
-                ('area_path', models.CharField(blank=True, db_index=True, max_length=255)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP 地址')),
-                ('user_agent', models.CharField(blank=True, max_length=200)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='操作人')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="时间")),
+                ("actor_name", models.CharField(blank=True, max_length=150, verbose_name="操作人")),
+                ("action", models.CharField(db_index=True, max_length=64, verbose_name="操作")),
+                ("target_type", models.CharField(blank=True, max_length=64, verbose_name="对象类型")),
+                ("target_id", models.CharField(blank=True, max_length=64, verbose_name="对象编号")),
+                ("target_label", models.CharField(blank=True, max_length=200, verbose_name="对象")),
+                ("area_path", models.CharField(blank=True, db_index=True, max_length=255)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True, verbose_name="IP 地址")),
+                ("user_agent", models.CharField(blank=True, max_length=200)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="操作人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '审计日志',
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['target_type', 'target_id', 'action', 'at'], name='audit_target_action_at')],
+                "verbose_name": "审计日志",
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(fields=["target_type", "target_id", "action", "at"], name="audit_target_action_at")
+                ],
             },
         ),
     ]
