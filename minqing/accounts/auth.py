@@ -27,6 +27,10 @@ class SecondFactorRequired(AuthenticationFailed):
     code = "otp_required"
 
 
+# A wrong password and a wrong second-factor code both count towards the lock.
+FAILURE_ACTIONS = ("auth.login_failed", "auth.otp_failed")
+
+
 def _locked_message(user: User) -> str:
     until = date_format(timezone.localtime(user.locked_until), "H:i")
     return _("登录失败次数过多，账号已锁定至 %(until)s，请稍后再试或联系管理员解锁。") % {"until": until}
@@ -37,8 +41,23 @@ def _recent_failures(user: User, now: datetime) -> int:
     if user.failures_reset_at and user.failures_reset_at > since:
         since = user.failures_reset_at
     return AuditEntry.objects.filter(
-        target_type="accounts.user", target_id=str(user.pk), action="auth.login_failed", at__gt=since
+        target_type="accounts.user", target_id=str(user.pk), action__in=FAILURE_ACTIONS, at__gt=since
     ).count()
+
+
+def _lock_if_too_many(user: User, now: datetime, *, request, channel: str) -> AccountLocked | None:
+    if _recent_failures(user, now) < settings.LOGIN_FAILURE_LIMIT:
+        return None
+    user.locked_until = now + settings.LOGIN_LOCK_DURATION
+    user.save(update_fields=["locked_until"])
+    audit_record(
+        action="auth.locked",
+        target=user,
+        request=request,
+        actor_name=user.username,
+        data={"until": user.locked_until.isoformat(), "channel": channel},
+    )
+    return AccountLocked(_locked_message(user))
 
 
 def sign_in_check(*, username: str, password: str, request=None, channel: str = "web") -> User:
@@ -74,17 +93,8 @@ def sign_in_check(*, username: str, password: str, request=None, channel: str = 
                 data={"channel": channel},
             )
             error = AuthenticationFailed(_("用户名或密码错误。"), field="password")
-            if user is not None and _recent_failures(user, now) >= settings.LOGIN_FAILURE_LIMIT:
-                user.locked_until = now + settings.LOGIN_LOCK_DURATION
-                user.save(update_fields=["locked_until"])
-                audit_record(
-                    action="auth.locked",
-                    target=user,
-                    request=request,
-                    actor_name=username[:150],
-                    data={"until": user.locked_until.isoformat(), "channel": channel},
-                )
-                error = AccountLocked(_locked_message(user))
+            if user is not None:
+                error = _lock_if_too_many(user, now, request=request, channel=channel) or error
     if error is not None:
         raise error
     return checked
@@ -102,10 +112,20 @@ def otp_device_for(user: User) -> TOTPDevice | None:
 
 def otp_verify(*, user: User, code: str, request=None) -> TOTPDevice:
     """Check a TOTP code against the user's confirmed device; a wrong code counts as a failed sign-in."""
-    device = otp_device_for(user)
-    if device is None or not device.verify_token((code or "").strip()):
-        audit_record(action="auth.otp_failed", target=user, request=request, actor_name=user.username)
-        raise SecondFactorRequired(_("动态验证码错误或已过期。"), field="otp")
+    error: AuthenticationFailed | None = None
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        now = timezone.now()
+        device = otp_device_for(user)
+        if user.is_locked(now):
+            error = AccountLocked(_locked_message(user))
+        elif device is None or not device.verify_token((code or "").strip()):
+            audit_record(action="auth.otp_failed", target=user, request=request, actor_name=user.username)
+            error = _lock_if_too_many(user, now, request=request, channel="otp") or SecondFactorRequired(
+                _("动态验证码错误或已过期。"), field="otp"
+            )
+    if error is not None:
+        raise error
     return device
 
 
