@@ -36,7 +36,14 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.SUBDISTRICT_STAFF: frozenset(_ALL_PLACES | {Capability.VIEW_USERS, Capability.VIEW_AUDIT}),
     Role.DEPARTMENT: frozenset({Capability.VIEW_USERS}),
     Role.DISTRICT_STAFF: frozenset(
-        _ALL_PLACES | {Capability.VIEW_USERS, Capability.MANAGE_USERS, Capability.VIEW_AUDIT, Capability.ISSUE_API_KEYS}
+        _ALL_PLACES
+        | {
+            Capability.MANAGE_PLACES,
+            Capability.VIEW_USERS,
+            Capability.MANAGE_USERS,
+            Capability.VIEW_AUDIT,
+            Capability.ISSUE_API_KEYS,
+        }
     ),
 }
 
