@@ -274,7 +274,8 @@ def integration_key_issue(
 @transaction.atomic
 def integration_key_revoke(*, actor, token: ApiToken, request=None) -> ApiToken:
     _require(actor, Capability.ISSUE_API_KEYS)
-    token = selectors.integration_keys_visible_to(actor).select_for_update().get(pk=token.pk)
+    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the select_related joins.
+    token = selectors.integration_keys_visible_to(actor).select_for_update(of=("self",)).get(pk=token.pk)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
