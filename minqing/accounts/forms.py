@@ -47,7 +47,7 @@ class PasswordChangeForm(forms.Form):
 # The choices these forms offer come from the scoped selectors, so a page never lists what the actor
 # may not use; the services check the same again, so a tampered form gets a clear field error.
 
-_EMPTY = [("", "---------")]
+_EMPTY = [("", _("请选择"))]
 
 
 def _level_label(level: str) -> str:
@@ -61,6 +61,19 @@ def _grouped_areas(areas) -> list:
         groups.setdefault(area.level, []).append((area.pk, area.name))
     order = [level for level in AreaLevel.values if level in groups]
     return _EMPTY + [(_level_label(level), groups[level]) for level in order]
+
+
+def _dwellings_by_building(dwellings, person=None) -> list:
+    """Checkbox options grouped under their building, each labelled by unit and room, with the
+    liaison already looking after it (so no household gets two by mistake)."""
+    groups: dict[int, tuple[str, list]] = {}
+    for d in dwellings.prefetch_related("liaisons"):
+        label = f"{d.unit.name if d.unit_id else ''}{d.room}"
+        others = [u.display_name for u in d.liaisons.all() if person is None or u.pk != person.pk]
+        if others:
+            label += _("（%(names)s）") % {"names": "、".join(others)}
+        groups.setdefault(d.building_id, (str(d.building), []))[1].append((d.pk, label))
+    return list(groups.values())
 
 
 def _pk(value) -> int | None:
@@ -94,12 +107,14 @@ class _AssignmentForm(forms.Form):
         label=_("所属区域"),
         queryset=Area.objects.none(),
         required=False,
+        empty_label=_("请选择"),
         error_messages={"invalid_choice": _("所属区域不在您的管辖范围内。")},
     )
     department = forms.ModelChoiceField(
         label=_("所属单位"),
         queryset=Department.objects.none(),
         required=False,
+        empty_label=_("请选择"),
         error_messages={"invalid_choice": _("所属单位不在您的管辖范围内。")},
     )
     dwellings = forms.ModelMultipleChoiceField(
@@ -117,7 +132,7 @@ class _AssignmentForm(forms.Form):
         error_messages={"invalid_choice": _("负责楼栋须在该网格内。")},
     )
 
-    def __init__(self, *args, actor, **kwargs):
+    def __init__(self, *args, actor, person=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.actor = actor
         allowed = ROLE_MANAGEABLE_BY.get(actor.role, frozenset())
@@ -157,6 +172,10 @@ class _AssignmentForm(forms.Form):
             )
             if grid is None:
                 self.fields["dwellings"].help_text = _("先选择网格，再勾选该网格内包联的房屋。")
+            else:
+                self.fields["dwellings"].widget.choices = _dwellings_by_building(
+                    self.fields["dwellings"].queryset, person
+                )
         else:
             self.fields.pop("dwellings", None)
         if role == Role.BUILDING_HEAD and "buildings" in self.ASSIGNMENT_FIELDS:

@@ -223,7 +223,7 @@ def user_edit(request, pk: int):
     if person.is_service:
         raise NotFound()  # a service account is changed on the API key page, not here
     if request.method == "POST" and not _refresh_requested(request):
-        form = UserEditForm(request.POST, actor=request.user)
+        form = UserEditForm(request.POST, actor=request.user, person=person)
         if form.is_valid():
             try:
                 services.user_update(
@@ -239,7 +239,7 @@ def user_edit(request, pk: int):
                 messages.success(request, _("已保存。"))
                 return redirect("accounts:user_detail", pk=person.pk)
     elif _refresh_requested(request):
-        form = UserEditForm(actor=request.user, initial=UserEditForm.initial_from(request.POST))
+        form = UserEditForm(actor=request.user, person=person, initial=UserEditForm.initial_from(request.POST))
     else:
         initial = {
             "display_name": person.display_name,
@@ -249,7 +249,7 @@ def user_edit(request, pk: int):
             "dwellings": list(person.dwellings.values_list("pk", flat=True)),
             "buildings": list(person.buildings.values_list("pk", flat=True)),
         }
-        form = UserEditForm(actor=request.user, initial=initial)
+        form = UserEditForm(actor=request.user, person=person, initial=initial)
     return render(request, "accounts/user_form.html", {"form": form, "creating": False, "person": person})
 
 

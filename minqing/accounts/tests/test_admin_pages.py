@@ -247,6 +247,8 @@ def test_choices_follow_the_chosen_role_and_grid(client_as):
     assert response.status_code == 200 and not _field_errors(response)
     form = response.context["form"]
     assert set(form.fields["dwellings"].queryset) == set(Dwelling.objects.filter(building__grid=grid1))
+    # Dwellings someone already looks after carry that liaison's name (liaison1 has the first building).
+    assert response.content.decode().count("（程强壮）") == 16
     area_options = dict(form.fields["area"].widget.choices)
     assert "网格" in area_options and "社区/村" not in area_options
     assert {pk for pk, _name in area_options["网格"]} == set(
@@ -255,6 +257,8 @@ def test_choices_follow_the_chosen_role_and_grid(client_as):
     response = client.post("/accounts/users/new/", {"_refresh": "1", "role": "building_head", "area": grid1.pk})
     assert set(response.context["form"].fields["buildings"].queryset) == set(Building.objects.filter(grid=grid1))
     assert User.objects.count() == before
+    liaison1 = User.objects.get(username="liaison1")
+    assert "（程强壮）" not in client.get(f"/accounts/users/{liaison1.pk}/edit/").content.decode()
 
 
 @pytest.mark.parametrize(
