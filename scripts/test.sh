@@ -28,7 +28,7 @@ run_leg() {
     rc=${PIPESTATUS[0]}
     set -e
     # pytest's last line ("193 passed, 1 skipped in 277.72s"), or nothing for the linters.
-    detail="$(grep -E '^=*.*([0-9]+ (passed|failed|error|errors|skipped|deselected)|no tests ran)' "$log" | tail -1 | tr -d '=' | sed 's/^ *//; s/ *$//')"
+    detail="$(grep -E '^=*.*([0-9]+ (passed|failed|error|errors|skipped|deselected)|no tests ran)' "$log" | tail -1 | tr -d '=' | sed 's/^ *//; s/ *$//' || true)"
     if [ "$rc" -eq 0 ]; then
         summary+=("$(printf '%-12s ok      %4ds  %s' "$name" $((SECONDS - start)) "$detail")")
     else
