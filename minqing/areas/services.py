@@ -18,6 +18,8 @@ from minqing.core.audit import audit_record
 from minqing.core.errors import ApplicationError, PermissionDenied
 
 _CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# `area_update` leaves the boundary alone unless one is passed (None clears it).
+_KEEP = object()
 
 
 def _require_manager(actor) -> None:
@@ -32,6 +34,12 @@ def _save(obj: Model, *, actor, action: str, fields: list[str] | None = None, re
     else:
         obj.save(update_fields=fields)
     audit_record(action=action, actor=actor, target=obj, request=request, data=data or {})
+
+
+def _require_active(obj, field: str) -> None:
+    """A retired node or place is kept for the record only: nothing is changed or added under it."""
+    if obj.retired_at is not None:
+        raise ApplicationError(_("%(name)s 已撤销，不能再修改或在其下新增。") % {"name": obj}, field=field)
 
 
 def _clean_name(value: str, field: str, max_length: int) -> str:
@@ -85,7 +93,7 @@ def area_create(*, actor, parent: Area | None, level: str, code: str, name: str,
         raise ApplicationError(_("层级无效。"), field="level")
     if parent is None or PARENT_LEVEL[level] != parent.level:
         raise ApplicationError(_("上级区域的层级与所建区域不符。"), field="parent")
-    selectors.access_area(actor, parent.pk)
+    parent = selectors.access_area(actor, parent.pk)
     if parent.is_retired:
         raise ApplicationError(_("上级区域已撤销。"), field="parent")
     area = Area(
@@ -105,13 +113,15 @@ def area_create(*, actor, parent: Area | None, level: str, code: str, name: str,
 
 
 @transaction.atomic
-def area_update(*, actor, area: Area, name: str, code: str, boundary=None, request=None) -> Area:
+def area_update(*, actor, area: Area, name: str, code: str, boundary=_KEEP, request=None) -> Area:
     _require_manager(actor)
     area = selectors.access_area(actor, area.pk)
+    _require_active(area, "area")
     old = {"name": area.name, "code": area.code}
     area.name = _clean_name(name, "name", 100)
     area.code = _clean_code(code, exclude_pk=area.pk)
-    area.boundary = clean_boundary(boundary) if area.level == AreaLevel.GRID else None
+    if boundary is not _KEEP:
+        area.boundary = clean_boundary(boundary) if area.level == AreaLevel.GRID else None
     _save(
         area,
         actor=actor,
@@ -124,15 +134,45 @@ def area_update(*, actor, area: Area, name: str, code: str, boundary=None, reque
 
 
 @transaction.atomic
+def area_set_boundary(*, actor, area: Area, boundary, request=None) -> Area:
+    """Set (or, with an empty value, clear) a grid's boundary polygon."""
+    _require_manager(actor)
+    area = selectors.access_area(actor, area.pk)
+    _require_active(area, "area")
+    if area.level != AreaLevel.GRID:
+        raise ApplicationError(_("只有网格可以设置边界。"), field="boundary")
+    had = area.boundary is not None
+    area.boundary = clean_boundary(boundary)
+    _save(
+        area,
+        actor=actor,
+        action="area.boundary",
+        fields=["boundary"],
+        request=request,
+        data={"had_boundary": had, "has_boundary": area.boundary is not None},
+    )
+    return area
+
+
+@transaction.atomic
 def area_move(*, actor, area: Area, new_parent: Area, request=None) -> Area:
     """Re-attach a node (e.g. a grid to another community); its subtree's paths follow."""
     _require_manager(actor)
     area = selectors.access_area(actor, area.pk)
+    _require_active(area, "area")
     new_parent = selectors.access_area(actor, new_parent.pk)
     if PARENT_LEVEL[area.level] != new_parent.level:
         raise ApplicationError(_("新的上级区域层级不符。"), field="parent")
     if new_parent.is_retired:
         raise ApplicationError(_("上级区域已撤销。"), field="parent")
+    if new_parent.pk == area.parent_id:
+        raise ApplicationError(_("已在该上级区域之下。"), field="parent")
+    # A building's estate belongs to the grid's community; a grid that still holds buildings would
+    # carry them away from their estate's community, so the buildings are handed over first.
+    if area.level == AreaLevel.GRID and area.buildings.active().exists():
+        raise ApplicationError(
+            _("该网格仍有楼栋（属于原社区的小区），请先把楼栋划入原社区的其他网格再迁移。"), field="parent"
+        )
     old_parent, old_path = area.parent, area.path
     area.parent = new_parent
     _save(
@@ -204,6 +244,7 @@ def estate_create(*, actor, community: Area, name: str, address: str = "", reque
 def estate_update(*, actor, estate: Estate, name: str, address: str = "", request=None) -> Estate:
     _require_manager(actor)
     estate = selectors.access_estate(actor, estate.pk)
+    _require_active(estate, "estate")
     name = _clean_name(name, "name", 100)
     if Estate.objects.active().filter(community=estate.community_id, name=name).exclude(pk=estate.pk).exists():
         raise ApplicationError(_("本社区已有同名小区。"), field="name")
@@ -216,6 +257,8 @@ def estate_update(*, actor, estate: Estate, name: str, address: str = "", reques
 def estate_retire(*, actor, estate: Estate, request=None) -> Estate:
     _require_manager(actor)
     estate = selectors.access_estate(actor, estate.pk)
+    if estate.retired_at is not None:
+        return estate
     if estate.buildings.active().exists():
         raise ApplicationError(_("请先撤销该小区的楼栋。"), field="estate")
     estate.retired_at = timezone.now()
@@ -239,6 +282,7 @@ def _clean_floors(value) -> int | None:
 def building_create(*, actor, estate: Estate, grid: Area, name: str, floors=None, request=None) -> Building:
     _require_manager(actor)
     estate = selectors.access_estate(actor, estate.pk)
+    _require_active(estate, "estate")
     grid = _require_grid(actor, grid, estate.community)
     name = _clean_name(name, "name", 50)
     if Building.objects.active().filter(estate=estate, name=name).exists():
@@ -252,6 +296,7 @@ def building_create(*, actor, estate: Estate, grid: Area, name: str, floors=None
 def building_update(*, actor, building: Building, name: str, floors=None, request=None) -> Building:
     _require_manager(actor)
     building = selectors.access_building(actor, building.pk)
+    _require_active(building, "building")
     name = _clean_name(name, "name", 50)
     if Building.objects.active().filter(estate=building.estate_id, name=name).exclude(pk=building.pk).exists():
         raise ApplicationError(_("该小区已有同名楼栋。"), field="name")
@@ -265,6 +310,7 @@ def building_move(*, actor, building: Building, grid: Area, request=None) -> Bui
     """Hand a building to another grid (and so to that grid's worker); history keeps the old grid."""
     _require_manager(actor)
     building = selectors.access_building(actor, building.pk)
+    _require_active(building, "building")
     grid = _require_grid(actor, grid, building.estate.community)
     if grid.pk == building.grid_id:
         raise ApplicationError(_("楼栋已在该网格。"), field="grid")
@@ -285,10 +331,16 @@ def building_move(*, actor, building: Building, grid: Area, request=None) -> Bui
 def building_retire(*, actor, building: Building, request=None) -> Building:
     _require_manager(actor)
     building = selectors.access_building(actor, building.pk)
+    if building.retired_at is not None:
+        return building
     if building.dwellings.active().exists():
         raise ApplicationError(_("请先撤销该楼栋的房屋。"), field="building")
     building.retired_at = timezone.now()
-    Unit.objects.filter(building=building, retired_at__isnull=True).update(retired_at=building.retired_at)
+    # Its (now empty) units go with it, each with its own history row.
+    for unit in Unit.objects.active().filter(building=building):
+        unit.retired_at = building.retired_at
+        unit._history_user = actor
+        unit.save(update_fields=["retired_at"])
     _save(building, actor=actor, action="building.retire", fields=["retired_at"], request=request)
     return building
 
@@ -297,6 +349,7 @@ def building_retire(*, actor, building: Building, request=None) -> Building:
 def unit_create(*, actor, building: Building, name: str, request=None) -> Unit:
     _require_manager(actor)
     building = selectors.access_building(actor, building.pk)
+    _require_active(building, "building")
     name = _clean_name(name, "name", 30)
     if Unit.objects.active().filter(building=building, name=name).exists():
         raise ApplicationError(_("该楼栋已有同名单元。"), field="name")
@@ -309,6 +362,7 @@ def unit_create(*, actor, building: Building, name: str, request=None) -> Unit:
 def unit_update(*, actor, unit: Unit, name: str, request=None) -> Unit:
     _require_manager(actor)
     unit = selectors.access_unit(actor, unit.pk)
+    _require_active(unit, "unit")
     name = _clean_name(name, "name", 30)
     if Unit.objects.active().filter(building=unit.building_id, name=name).exclude(pk=unit.pk).exists():
         raise ApplicationError(_("该楼栋已有同名单元。"), field="name")
@@ -321,6 +375,8 @@ def unit_update(*, actor, unit: Unit, name: str, request=None) -> Unit:
 def unit_retire(*, actor, unit: Unit, request=None) -> Unit:
     _require_manager(actor)
     unit = selectors.access_unit(actor, unit.pk)
+    if unit.retired_at is not None:
+        return unit
     if unit.dwellings.active().exists():
         raise ApplicationError(_("请先撤销该单元的房屋。"), field="unit")
     unit.retired_at = timezone.now()
@@ -333,6 +389,8 @@ def _clean_dwelling_fields(
 ) -> dict:
     if unit is not None and unit.building_id != building.pk:
         raise ApplicationError(_("单元不属于该楼栋。"), field="unit")
+    if unit is not None and unit.retired_at is not None:
+        raise ApplicationError(_("该单元已撤销。"), field="unit")
     room = _clean_name(room, "room", 20)
     if floor in (None, ""):
         floor = None
@@ -374,6 +432,8 @@ def dwelling_create(
 ) -> Dwelling:
     _require_manager(actor)
     building = selectors.access_building(actor, building.pk)
+    _require_active(building, "building")
+    unit = selectors.access_unit(actor, unit.pk) if unit is not None else None
     fields = _clean_dwelling_fields(
         building=building, unit=unit, floor=floor, room=room, housing_type=housing_type, floor_area=floor_area
     )
@@ -396,6 +456,8 @@ def dwelling_update(
 ) -> Dwelling:
     _require_manager(actor)
     dwelling = selectors.access_dwelling(actor, dwelling.pk)
+    _require_active(dwelling, "dwelling")
+    unit = selectors.access_unit(actor, unit.pk) if unit is not None else None
     fields = _clean_dwelling_fields(
         building=dwelling.building,
         unit=unit,
@@ -415,6 +477,8 @@ def dwelling_update(
 def dwelling_retire(*, actor, dwelling: Dwelling, request=None) -> Dwelling:
     _require_manager(actor)
     dwelling = selectors.access_dwelling(actor, dwelling.pk)
+    if dwelling.retired_at is not None:
+        return dwelling
     dwelling.retired_at = timezone.now()
     _save(dwelling, actor=actor, action="dwelling.retire", fields=["retired_at"], request=request)
     return dwelling
