@@ -301,7 +301,10 @@ def test_liaison_dwellings_must_lie_in_the_chosen_grid(client_as):
 
 def test_district1_creates_a_department_account_for_a_unit(client_as):
     unit = Department.objects.get(name="嘉和苑物业")
-    response = client_as("district1").post(
+    client = client_as("district1")
+    form = client.post("/accounts/users/new/", {"_refresh": "1", "role": "department"}).context["form"]
+    assert "area" not in form.fields and unit in form.fields["department"].queryset
+    response = client.post(
         "/accounts/users/new/", _create_form(username="wy-new", role="department", department=unit.pk)
     )
     assert response.status_code == 302
@@ -528,3 +531,19 @@ def test_api_key_form_errors_name_the_field(client_as):
 def test_revoking_a_missing_key_is_not_found_and_others_cannot_revoke(client_as):
     assert client_as("district1").post("/accounts/api-keys/999999/revoke/").status_code == 404
     assert client_as("admin1").post("/accounts/api-keys/999999/revoke/").status_code == 403
+
+
+def test_detail_audit_and_key_pages_keep_a_query_budget(client_as, persona, django_assert_max_num_queries):
+    client = client_as("district1")
+    for n in range(3):
+        client.post("/accounts/api-keys/", {"name": f"系统{n}", "role": "district_staff", "area": _area("民安区").pk})
+    liaison1 = persona("liaison1")
+    dwellings = list(liaison1.dwellings.values_list("pk", flat=True))
+    for name in ("甲", "乙", "丙"):
+        client.post(
+            f"/accounts/users/{liaison1.pk}/edit/",
+            {"display_name": name, "role": "liaison", "area": liaison1.area_id, "dwellings": dwellings},
+        )
+    for url in (f"/accounts/users/{liaison1.pk}/", "/accounts/audit/", "/accounts/api-keys/"):
+        with django_assert_max_num_queries(10):
+            assert client.get(url).status_code == 200
