@@ -117,7 +117,7 @@ def test_grid_page_shows_buildings_worker_and_boundary(client_as):
     page = html(response)
     assert response.status_code == 200
     assert "嘉和社区第1网格" in page and f"{JIAHE}-G01" in page
-    assert "李敏" in page.split('data-testid="grid-workers"')[1].split("</li>")[0]
+    assert "李敏" in page.split('data-testid="grid-workers"')[1].split("</dd>")[0]
     for building in Building.objects.filter(grid=g1):
         assert reverse("areas:building_detail", args=[building.pk]) in page
     other = first_building(grid(JIAHE, 2))
@@ -148,7 +148,7 @@ def test_building_page_shows_units_floors_rooms_and_grid(client_as, persona):
     response = client_as("liaison1").get(reverse("areas:building_detail", args=[building.pk]))
     page = html(response)
     assert response.status_code == 200
-    assert "嘉和社区第1网格" in page.split('data-testid="grid"')[1].split("</li>")[0]
+    assert "嘉和社区第1网格" in page.split('data-testid="grid"')[1].split("</dd>")[0]
     dwellings_section = page.split('data-testid="dwellings"')[1].split("</section>")[0]
     assert "1单元" in dwellings_section and "2单元" in dwellings_section
     assert "4 层" in dwellings_section
@@ -163,11 +163,11 @@ def test_dwelling_page_shows_its_facts_and_liaison(client_as, persona):
     for username in ("grid1", "liaison1", "staff1"):
         page = html(client_as(username).get(reverse("areas:dwelling_detail", args=[dwelling.pk])))
         facts = page.split('data-testid="dwelling-facts"')[1].split("</section>")[0]
-        assert f"楼层：</span>{dwelling.floor}" in facts
-        assert f"房号：</span>{dwelling.room}" in facts
+        assert f"楼层</dt><dd>{dwelling.floor}</dd>" in facts
+        assert f"房号</dt><dd>{dwelling.room}</dd>" in facts
         assert "商品房" in facts
         assert str(dwelling.floor_area) in facts
-        assert "程强壮" in facts.split('data-testid="liaisons"')[1].split("</li>")[0]
+        assert "程强壮" in facts.split('data-testid="liaisons"')[1].split("</dd>")[0]
 
 
 def test_unit_and_estate_pages_render(client_as):
@@ -334,7 +334,7 @@ def test_admin_moves_a_building_between_two_jiahe_grids(client_as):
     assert entry.actor_name == "admin1" and entry.data == {"from": "嘉和社区第1网格", "to": "嘉和社区第2网格"}
 
     page = client.get(reverse("areas:building_detail", args=[building.pk]))
-    assert "嘉和社区第2网格" in html(page).split('data-testid="grid"')[1].split("</li>")[0]
+    assert "嘉和社区第2网格" in html(page).split('data-testid="grid"')[1].split("</dd>")[0]
     assert "网格: 嘉和社区第1网格 → 嘉和社区第2网格" in history_lines(page)
     assert "赵书记" in html(page).split('data-testid="history"')[1]
     # The grid worker of the old grid no longer sees it; the new grid's worker does.
