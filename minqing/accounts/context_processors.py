@@ -18,11 +18,13 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
-    current = request.path
-    items = []
-    for label, name, capability in NAVIGATION:
-        if capability is None or has_capability(user, capability):
-            url = reverse(name)
-            active = current == url if url == "/" else current.startswith(url)
-            items.append({"label": label, "url": url, "active": active})
+    items = [
+        {"label": label, "url": reverse(name), "active": False}
+        for label, name, capability in NAVIGATION
+        if capability is None or has_capability(user, capability)
+    ]
+    # The longest matching prefix is the current section (/areas/estates/ is not /areas/).
+    matches = [i for i in items if request.path == i["url"] or (i["url"] != "/" and request.path.startswith(i["url"]))]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True
     return {"nav_items": items}
