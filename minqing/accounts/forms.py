@@ -1,4 +1,5 @@
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from minqing.accounts import selectors as account_selectors
@@ -162,26 +163,27 @@ class _AssignmentForm(forms.Form):
 
         grid_id = _pk(self._value("area")) if role in (Role.LIAISON, Role.BUILDING_HEAD) else None
         grid = next((a for a in shown if a.pk == grid_id and a.level == AreaLevel.GRID), None)
+        # What the account looks after now stays listed (and ticked) even when it lies outside the
+        # grid (a building moved to another grid): the service then names the field, instead of the
+        # save silently dropping it.
+        in_grid = Q(building__grid=grid) if grid else Q(pk__in=[])
+        current = Q(pk__in=person.dwellings.values("pk")) if person is not None else Q(pk__in=[])
         if role == Role.LIAISON and "dwellings" in self.ASSIGNMENT_FIELDS:
-            self.fields["dwellings"].queryset = (
+            field = self.fields["dwellings"]
+            field.queryset = (
                 area_selectors.dwellings_visible_to(actor)
-                .filter(building__grid=grid)
+                .filter(in_grid | current)
                 .order_by("building_id", "unit_id", "room")
-                if grid
-                else Dwelling.objects.none()
             )
+            field.widget.choices = _dwellings_by_building(field.queryset, person)
             if grid is None:
-                self.fields["dwellings"].help_text = _("先选择网格，再勾选该网格内包联的房屋。")
-            else:
-                self.fields["dwellings"].widget.choices = _dwellings_by_building(
-                    self.fields["dwellings"].queryset, person
-                )
+                field.help_text = _("先选择网格，再勾选该网格内包联的房屋。")
         else:
             self.fields.pop("dwellings", None)
+        in_grid = Q(grid=grid) if grid else Q(pk__in=[])
+        current = Q(pk__in=person.buildings.values("pk")) if person is not None else Q(pk__in=[])
         if role == Role.BUILDING_HEAD and "buildings" in self.ASSIGNMENT_FIELDS:
-            self.fields["buildings"].queryset = (
-                area_selectors.buildings_visible_to(actor).filter(grid=grid) if grid else Building.objects.none()
-            )
+            self.fields["buildings"].queryset = area_selectors.buildings_visible_to(actor).filter(in_grid | current)
             if grid is None:
                 self.fields["buildings"].help_text = _("先选择网格，再勾选该网格内负责的楼栋。")
         else:

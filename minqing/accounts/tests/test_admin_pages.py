@@ -502,12 +502,20 @@ def test_district1_issues_a_key_shown_once_that_works_until_revoked(client_as, p
 
     service = api_token_user(key)
     assert service is not None and (service.role, service.area, service.is_service) == ("community_staff", jiahe, True)
+    # The key works as a bearer token on the API, with the scope it was issued for.
+    response = _api_areas(key)
+    assert response.status_code == 200
+    expected = set(
+        Area.objects.filter(path__startswith=jiahe.path, retired_at__isnull=True).values_list("pk", flat=True)
+    )
+    assert {item["id"] for item in response.json()["items"]} == expected
 
     response = client.post(f"/accounts/api-keys/{token.pk}/revoke/")
     assert response.status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert api_token_user(key) is None
+    assert _api_areas(key).status_code == 401
     assert AuditEntry.objects.filter(action="apikey.revoke", actor=persona("district1")).exists()
     assert "已撤销" in client.get("/accounts/api-keys/").content.decode()
 
@@ -547,3 +555,25 @@ def test_detail_audit_and_key_pages_keep_a_query_budget(client_as, persona, djan
     for url in (f"/accounts/users/{liaison1.pk}/", "/accounts/audit/", "/accounts/api-keys/"):
         with django_assert_max_num_queries(10):
             assert client.get(url).status_code == 200
+
+
+def test_editing_never_silently_drops_what_a_liaison_looks_after(client_as, persona):
+    """liaison1's building moves to grid 2 while liaison1 stays on grid 1: the edit form still shows
+    the 16 dwellings ticked, and saving it as shown names the field instead of losing them."""
+    from minqing.areas.services import building_move
+
+    liaison1, admin1 = persona("liaison1"), persona("admin1")
+    mine = set(liaison1.dwellings.values_list("pk", flat=True))
+    building = Building.objects.get(dwellings=min(mine))
+    building_move(actor=admin1, building=building, grid=_area("嘉和社区第2网格"))
+
+    client = client_as("admin1")
+    page = client.get(f"/accounts/users/{liaison1.pk}/edit/").content.decode()
+    ticked = {int(v) for v in re.findall(r'name="dwellings" value="(\d+)"[^>]*checked', page)}
+    assert ticked == mine
+    response = client.post(
+        f"/accounts/users/{liaison1.pk}/edit/",
+        {"display_name": "程强壮", "role": "liaison", "area": liaison1.area_id, "dwellings": sorted(ticked)},
+    )
+    assert "dwellings" in _field_errors(response)
+    assert set(liaison1.dwellings.values_list("pk", flat=True)) == mine
