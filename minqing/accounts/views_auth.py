@@ -89,7 +89,11 @@ def otp(request):
     context = {"form": form, "enrolling": enrolling, "pending_user": user}
     if enrolling:
         context["qr_svg"] = segno.make(pending.config_url, error="m").svg_inline(scale=4)
-        context["secret"] = pending.config_url.split("secret=")[1].split("&")[0]
+        # On a phone the QR code cannot be scanned by the phone itself: the otpauth link opens the
+        # authenticator app there, and the secret is shown in groups of four for typing by hand.
+        context["otpauth_url"] = pending.config_url
+        secret = pending.config_url.split("secret=")[1].split("&")[0]
+        context["secret"] = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     return render(request, "accounts/otp.html", context)
 
 

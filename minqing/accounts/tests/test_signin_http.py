@@ -565,6 +565,13 @@ def test_sign_in_sign_out_and_failure_are_audited(app):
 # Second factor ---------------------------------------------------------------------------------
 
 
+def _secret(page: Reply) -> str:
+    """The secret as shown for typing by hand (in groups of four)."""
+    shown = re.search(r'<code id="otp-secret"[^>]*>([A-Z2-7 ]+)</code>', page.text).group(1)
+    assert re.fullmatch(r"([A-Z2-7]{4} )+[A-Z2-7]{1,4}", shown), shown
+    return shown.replace(" ", "")
+
+
 def _code(secret: str, drift: int = 0) -> str:
     return f"{totp(base64.b32decode(secret), drift=drift):06d}"
 
@@ -578,12 +585,13 @@ def test_admin_roles_need_a_second_factor(app, role, area):
     enrol = client.sign_in(user["username"], PASSWORD)
     assert enrol.path == "/accounts/otp/"
     assert "<svg" in enrol.text  # the QR code
-    secret = re.search(r'<code id="otp-secret">([A-Z2-7]+)</code>', enrol.text).group(1)
+    assert re.search(r'href="otpauth://totp/[^"]+secret=[A-Z2-7]{32}', enrol.text)  # opens the app on a phone
+    secret = _secret(enrol)
     for path in ("/", "/areas/", "/accounts/users/"):
         assert client.get(path).path == "/accounts/login/", path
 
     enrol = client.get("/accounts/otp/")  # each visit starts a fresh secret
-    secret = re.search(r'<code id="otp-secret">([A-Z2-7]+)</code>', enrol.text).group(1)
+    secret = _secret(enrol)
     valid = {_code(secret, d) for d in (-1, 0, 1)}
     wrong = next(c for c in ("000000", "111111", "222222") if c not in valid)
     refused = client.post_form("/accounts/otp/", {"otp": wrong}, page=enrol)
