@@ -31,7 +31,7 @@ trap 'exit 130' INT TERM
 
 say "serving"
 # Background work (Django tasks) runs in the database-backed worker.
-"$PY" manage.py db_worker --queue-name '*' &
+"$PY" manage.py db_worker --queue-name '*' --no-reload &
 worker_pid=$!
 # DEBUG stays on for the demo (the default): WhiteNoise serves static files straight from the finders.
 "$ROOT/.venv/bin/gunicorn" minqing.wsgi --bind "$HOST:$PORT" --workers 2 --threads 4 --timeout 60 \
