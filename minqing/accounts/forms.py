@@ -64,16 +64,26 @@ def _grouped_areas(areas) -> list:
     return _EMPTY + [(_level_label(level), groups[level]) for level in order]
 
 
-def _dwellings_by_building(dwellings, person=None) -> list:
+def _outside(label: str, grid: Area) -> str:
+    return _("%(label)s（位于%(grid)s，不在所选网格）") % {"label": label, "grid": grid.name}
+
+
+def _dwellings_by_building(dwellings, person=None, grid=None) -> list:
     """Checkbox options grouped under their building, each labelled by unit and room, with the
-    liaison already looking after it (so no household gets two by mistake)."""
+    liaison already looking after it (so no household gets two by mistake); a building outside
+    the chosen grid says which grid it is in."""
     groups: dict[int, tuple[str, list]] = {}
     for d in dwellings.prefetch_related("liaisons"):
+        if d.building_id not in groups:
+            heading = str(d.building)
+            if grid is None or d.building.grid_id != grid.pk:
+                heading = _outside(heading, d.building.grid)
+            groups[d.building_id] = (heading, [])
         label = f"{d.unit.name if d.unit_id else ''}{d.room}"
         others = [u.display_name for u in d.liaisons.all() if person is None or u.pk != person.pk]
         if others:
             label += _("（%(names)s）") % {"names": "、".join(others)}
-        groups.setdefault(d.building_id, (str(d.building), []))[1].append((d.pk, label))
+        groups[d.building_id][1].append((d.pk, label))
     return list(groups.values())
 
 
@@ -175,7 +185,7 @@ class _AssignmentForm(forms.Form):
                 .filter(in_grid | current)
                 .order_by("building_id", "unit_id", "room")
             )
-            field.widget.choices = _dwellings_by_building(field.queryset, person)
+            field.widget.choices = _dwellings_by_building(field.queryset, person, grid)
             if grid is None:
                 field.help_text = _("先选择网格，再勾选该网格内包联的房屋。")
         else:
@@ -183,7 +193,11 @@ class _AssignmentForm(forms.Form):
         in_grid = Q(grid=grid) if grid else Q(pk__in=[])
         current = Q(pk__in=person.buildings.values("pk")) if person is not None else Q(pk__in=[])
         if role == Role.BUILDING_HEAD and "buildings" in self.ASSIGNMENT_FIELDS:
-            self.fields["buildings"].queryset = area_selectors.buildings_visible_to(actor).filter(in_grid | current)
+            field = self.fields["buildings"]
+            field.queryset = area_selectors.buildings_visible_to(actor).filter(in_grid | current)
+            field.widget.choices = [
+                (b.pk, str(b) if grid and b.grid_id == grid.pk else _outside(str(b), b.grid)) for b in field.queryset
+            ]
             if grid is None:
                 self.fields["buildings"].help_text = _("先选择网格，再勾选该网格内负责的楼栋。")
         else:

@@ -571,9 +571,19 @@ def test_editing_never_silently_drops_what_a_liaison_looks_after(client_as, pers
     page = client.get(f"/accounts/users/{liaison1.pk}/edit/").content.decode()
     ticked = {int(v) for v in re.findall(r'name="dwellings" value="(\d+)"[^>]*checked', page)}
     assert ticked == mine
+    assert f"{building}（位于嘉和社区第2网格，不在所选网格）" in page
     response = client.post(
         f"/accounts/users/{liaison1.pk}/edit/",
         {"display_name": "程强壮", "role": "liaison", "area": liaison1.area_id, "dwellings": sorted(ticked)},
     )
     assert "dwellings" in _field_errors(response)
     assert set(liaison1.dwellings.values_list("pk", flat=True)) == mine
+
+
+def test_building_head_edit_shows_their_buildings_ticked(client_as, persona):
+    bhead1 = persona("bhead1")
+    page = client_as("district1").get(f"/accounts/users/{bhead1.pk}/edit/").content.decode()
+    ticked = {int(v) for v in re.findall(r'name="buildings" value="(\d+)"[^>]*checked', page)}
+    offered = {int(v) for v in re.findall(r'name="buildings" value="(\d+)"', page)}
+    assert ticked == set(bhead1.buildings.values_list("pk", flat=True))
+    assert offered == set(Building.objects.filter(grid=bhead1.area).values_list("pk", flat=True))
