@@ -20,14 +20,26 @@ PORT="${MINQING_DEMO_PORT:-8000}"
 
 server_pid=""
 worker_pid=""
+# Stop the server and the worker together. The worker finishes the task it is running on the first
+# signal and is cut short by a second one, so it gets exactly one: Ctrl-C in a terminal already sent
+# it SIGINT (the whole foreground group receives it); otherwise it gets SIGTERM here.
 stop_all() {
+    local why="$1"
     trap - EXIT INT TERM
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-    [ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null || true
-    wait 2>/dev/null || true
+    set +e
+    [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null
+    if [ -n "$worker_pid" ]; then
+        if [ "$why" = INT ]; then
+            for _ in $(seq 1 150); do kill -0 "$worker_pid" 2>/dev/null || break; sleep 0.2; done
+        fi
+        kill -TERM "$worker_pid" 2>/dev/null
+    fi
+    wait 2>/dev/null
+    [ "$why" = EXIT ] || exit 130
 }
-trap stop_all EXIT
-trap 'exit 130' INT TERM
+trap 'stop_all EXIT' EXIT
+trap 'stop_all INT' INT
+trap 'stop_all TERM' TERM
 
 say "serving"
 # Background work (Django tasks) runs in the database-backed worker.
