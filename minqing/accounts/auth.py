@@ -49,7 +49,10 @@ def _lock_if_too_many(user: User, now: datetime, *, request, channel: str) -> Ac
     if _recent_failures(user, now) < settings.LOGIN_FAILURE_LIMIT:
         return None
     user.locked_until = now + settings.LOGIN_LOCK_DURATION
-    user.save(update_fields=["locked_until"])
+    # The lock uses up the failures that caused it: after it ends the user has five attempts again,
+    # not one typo away from another lock.
+    user.failures_reset_at = now
+    user.save(update_fields=["locked_until", "failures_reset_at"])
     audit_record(
         action="auth.locked",
         target=user,
