@@ -7,7 +7,8 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -119,9 +120,9 @@ class LiveApp:
         return self.manage("shell", "-c", code)
 
 
-@pytest.fixture(scope="session")
-def live_app(tmp_path_factory):
-    tmp_dir = tmp_path_factory.mktemp("live")
+@contextmanager
+def serve_live_app(tmp_dir: Path) -> Iterator[LiveApp]:
+    """Migrate a fresh database, load the demo data and serve it with gunicorn until the block ends."""
     database_url, drop = _app_database_url(tmp_dir)
     env = {**os.environ, "DATABASE_URL": database_url, "MINQING_VAR_DIR": str(tmp_dir), "DJANGO_DEBUG": "true"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -167,3 +168,9 @@ def live_app(tmp_path_factory):
         server.wait(timeout=10)
         log.close()
         drop()
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    with serve_live_app(tmp_path_factory.mktemp("live")) as app:
+        yield app

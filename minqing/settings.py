@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves the Swagger UI of /api/v1/docs from its static files (no CDN)
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_tasks_db",

@@ -36,3 +36,9 @@ def integration_keys_visible_to(user) -> QuerySet[ApiToken]:
         .filter(scope.user_q(user, prefix="user"))
         .select_related("user", "user__area", "user__department", "issued_by")
     )
+
+
+def api_token_expires_at(key: str):
+    """When a bearer token just issued stops working (None: an integration key, until revoked)."""
+    token = ApiToken.objects.filter(key_hash=ApiToken.hash_key(key)).only("expires_at").first()
+    return token.expires_at if token else None

@@ -1,0 +1,98 @@
+"""Scope matrix over HTTP: every list endpoint of /api/v1/ returns, for each persona, exactly the set
+the scope rule gives (the independent oracle, run in the server's own database); a detail outside
+scope answers the same 404 body as an id that does not exist."""
+
+import pytest
+
+from minqing.api.tests.support import scope_oracle
+
+PERSONAS = ["grid1", "liaison1", "admin1", "street1", "dept1", "district1", "grid2"]
+# endpoint → the oracle's name for the set; places and areas with retired ones, as the oracle counts them
+LISTS = {
+    "/api/v1/areas?include_retired=true": "areas",
+    "/api/v1/estates?include_retired=true": "estates",
+    "/api/v1/buildings?include_retired=true": "buildings",
+    "/api/v1/units?include_retired=true": "units",
+    "/api/v1/dwellings?include_retired=true": "dwellings",
+    "/api/v1/users": "users",
+    "/api/v1/departments": "departments",
+}
+DETAILS = {
+    "areas": "/api/v1/areas/{}",
+    "estates": "/api/v1/estates/{}",
+    "buildings": "/api/v1/buildings/{}",
+    "units": "/api/v1/units/{}",
+    "dwellings": "/api/v1/dwellings/{}",
+    "users": "/api/v1/users/{}",
+}
+MISSING_ID = 987654321
+
+
+@pytest.fixture(scope="module")
+def oracle(live_app):
+    return scope_oracle(live_app, PERSONAS)
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+@pytest.mark.parametrize("path", list(LISTS))
+def test_list_is_exactly_the_scope(api, oracle, username, path):
+    items = api.all_items(path, api.token(username))
+    ids = [item["id"] for item in items]
+    assert len(ids) == len(set(ids)), "an item listed twice"
+    assert set(ids) == set(oracle["personas"][username][LISTS[path]])
+
+
+def test_the_matrix_is_not_trivial(oracle):
+    """The personas see different, non-empty worlds, so the matrix can fail."""
+    seen = oracle["personas"]
+    assert len(seen["liaison1"]["dwellings"]) == 16
+    assert len(seen["grid1"]["buildings"]) == 2
+    assert seen["dept1"]["dwellings"] == [] and seen["dept1"]["areas"]
+    assert set(seen["grid1"]["dwellings"]).isdisjoint(seen["grid2"]["dwellings"])
+    assert len(seen["district1"]["dwellings"]) > 500  # paging is exercised
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+@pytest.mark.parametrize("entity", list(DETAILS))
+def test_detail_in_scope_and_out_of_scope(api, oracle, username, entity):
+    token = api.token(username)
+    visible = oracle["personas"][username][entity]
+    hidden = sorted(set(oracle["all"][entity]) - set(visible))
+    missing = api.get(DETAILS[entity].format(MISSING_ID), token)
+    assert missing.status == 404
+    assert missing.content_type.startswith("application/json")
+    assert missing.json() == {"code": "not_found", "message": "未找到该记录", "field": None}
+    if visible:
+        shown = api.get(DETAILS[entity].format(visible[0]), token)
+        assert shown.status == 200, shown.text
+        assert shown.json()["id"] == visible[0]
+    for pk in hidden[:1] + hidden[-1:]:
+        reply = api.get(DETAILS[entity].format(pk), token)
+        assert (reply.status, reply.text) == (missing.status, missing.text), (entity, pk)
+
+
+def test_list_filters_stay_inside_scope(api, oracle, live_app):
+    """Filtering by an out-of-scope parent finds nothing; by one's own grid, one's own buildings."""
+    grid1 = api.token("grid1")
+    own_grid = oracle["personas"]["grid1"]["areas"][0]
+    other_grid = oracle["personas"]["grid2"]["areas"][0]
+    own = api.get(f"/api/v1/buildings?grid={own_grid}", grid1).json()
+    assert {b["id"] for b in own["items"]} == set(oracle["personas"]["grid1"]["buildings"])
+    assert api.get(f"/api/v1/buildings?grid={other_grid}", grid1).json() == {"count": 0, "items": []}
+    assert api.get(f"/api/v1/areas?parent={other_grid}", grid1).json() == {"count": 0, "items": []}
+    building = oracle["personas"]["liaison1"]["buildings"][0]
+    liaison = api.get(f"/api/v1/dwellings?building={building}", api.token("liaison1")).json()
+    assert {d["id"] for d in liaison["items"]} == set(oracle["personas"]["liaison1"]["dwellings"])
+
+
+def test_area_detail_names_the_visible_ancestor_chain(api, oracle):
+    district = api.token("district1")
+    grid = oracle["personas"]["grid1"]["areas"][0]
+    detail = api.get(f"/api/v1/areas/{grid}", district).json()
+    assert [a["level"] for a in detail["ancestors"]] == ["district", "subdistrict", "community"]
+    assert [a["name"] for a in detail["ancestors"]] == ["民安区", "康新街道", "嘉和社区"]
+    assert detail["boundary"]["type"] == "Polygon"
+    # The grid worker sees the grid, not the nodes above it: the chain stops where the scope does.
+    assert api.get(f"/api/v1/areas/{grid}", api.token("grid1")).json()["ancestors"] == []
+    admin_view = api.get(f"/api/v1/areas/{grid}", api.token("admin1")).json()
+    assert [a["name"] for a in admin_view["ancestors"]] == ["嘉和社区"]
