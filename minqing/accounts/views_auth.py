@@ -19,6 +19,7 @@ from minqing.core.forms import form_error
 
 PENDING_USER = "minqing_pending_user"
 PENDING_NEXT = "minqing_pending_next"
+PENDING_DEVICE = "minqing_pending_device"
 
 
 def _safe_next(request, value: str | None) -> str:
@@ -32,6 +33,7 @@ def _safe_next(request, value: str | None) -> str:
 def _complete_sign_in(request, user: User, device=None):
     next_url = request.session.pop(PENDING_NEXT, "/")
     request.session.pop(PENDING_USER, None)
+    request.session.pop(PENDING_DEVICE, None)
     login(request, user, backend="minqing.accounts.backends.RoleBackend")
     if device is not None:
         otp_login(request, device)
@@ -73,9 +75,13 @@ def otp(request):
     form = OtpForm(request.POST or None)
     enrolling = device is None
     if enrolling:
-        pending = user.totpdevice_set.filter(confirmed=False).first()
-        if pending is None or request.method == "GET":
+        # The secret stays the same for this browser's sign-in: a phone that switches to the
+        # authenticator app often reloads the page on return, and a new secret would make the code
+        # just scanned useless. Another sign-in (another session) gets a new secret.
+        pending = user.totpdevice_set.filter(confirmed=False, pk=request.session.get(PENDING_DEVICE)).first()
+        if pending is None:
             pending = auth.otp_enrollment_start(user=user)
+            request.session[PENDING_DEVICE] = pending.pk
     if request.method == "POST" and form.is_valid():
         try:
             if enrolling:

@@ -593,12 +593,24 @@ def test_admin_roles_need_a_second_factor(app, role, area):
     for path in ("/", "/areas/", "/accounts/users/"):
         assert client.get(path).path == "/accounts/login/", path
 
-    enrol = client.get("/accounts/otp/")  # each visit starts a fresh secret
-    secret = _secret(enrol)
+    # Coming back to the page (a phone reloads it after a visit to the authenticator app) keeps the
+    # secret just scanned.
+    enrol = client.get("/accounts/otp/")
+    assert _secret(enrol) == secret
+    # Another sign-in gets another secret, which voids this one: its code is refused and the page
+    # offers a fresh secret.
+    other_secret = _secret(WebClient(app.url).sign_in(user["username"], PASSWORD))
+    assert other_secret != secret
+    refused = client.post_form("/accounts/otp/", {"otp": _code(secret)}, page=enrol)
+    assert refused.path == "/accounts/otp/" and "动态验证码错误" in errors(refused)
+    secret = _secret(refused)
+    assert secret not in (other_secret, _secret(enrol))
+
     valid = {_code(secret, d) for d in (-1, 0, 1)}
     wrong = next(c for c in ("000000", "111111", "222222") if c not in valid)
-    refused = client.post_form("/accounts/otp/", {"otp": wrong}, page=enrol)
+    refused = client.post_form("/accounts/otp/", {"otp": wrong}, page=refused)
     assert refused.path == "/accounts/otp/" and "动态验证码错误" in errors(refused)
+    assert _secret(refused) == secret
     assert client.get("/").path == "/accounts/login/"
 
     done = client.post_form("/accounts/otp/", {"otp": _code(secret)}, page=refused)
