@@ -4,7 +4,7 @@ Registered on the NinjaAPI in urls.py; nothing under /api/ answers an HTML error
 import logging
 from functools import wraps
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -94,55 +94,52 @@ def _choices(expected: str) -> str:
 
 
 def register(api: NinjaAPI) -> None:
-    def json_error(request: HttpRequest, status: int, code: str, message, field=None, **headers) -> HttpResponse:
-        return error_response(status, code, message, field, **headers)
-
     @api.exception_handler(ApplicationError)
     def on_application_error(request, exc: ApplicationError):
-        return json_error(request, exc.status, exc.code, exc.message, exc.field)
+        return error_response(exc.status, exc.code, exc.message, exc.field)
 
     @api.exception_handler(ValidationError)
     def on_validation_error(request, exc: ValidationError):
         first = exc.errors[0] if exc.errors else {}
-        field = _field_of(first.get("loc", ()))
+        loc = tuple(first.get("loc", ()))
+        field = _field_of(loc)
         reason = _reason(first)
         if field:
             message = _("%(field)s：%(reason)s") % {"field": field, "reason": reason}
-        elif first.get("loc", ())[:1] == ("body",):
+        elif loc[:1] == ("body",):
             message = _("请求体：%(reason)s") % {"reason": reason}
         else:
             message = reason
-        return json_error(request, 422, "invalid", message, field)
+        return error_response(422, "invalid", message, field)
 
     @api.exception_handler(AuthenticationError)
     def on_authentication_error(request, exc):
-        return json_error(
-            request,
+        return error_response(
             401,
             "not_authenticated",
             _("缺少或无效的访问令牌：请在 Authorization 头中以 Bearer 方式提供有效令牌。"),
-            None,
             WWW_Authenticate='Bearer realm="minqing"',
         )
 
     @api.exception_handler(HttpError)
     def on_http_error(request, exc: HttpError):
+        # ninja raises these itself: 400 for a body that is not JSON, 403/429 from its permission and throttling hooks.
         if exc.status_code == 400:
-            return json_error(request, 400, "invalid", _("请求体不是有效的 JSON。"))
+            return error_response(400, "invalid", _("请求体不是有效的 JSON。"))
         if exc.status_code == 403:
-            return json_error(request, 403, "forbidden", _("当前角色无权执行此操作"))
+            return error_response(403, "forbidden", _("当前角色无权执行此操作"))
         if exc.status_code == 429:
-            return json_error(request, 429, "throttled", _("请求过于频繁，请稍后再试。"))
-        return json_error(request, exc.status_code, "error", _("请求无法处理。"))
+            return error_response(429, "throttled", _("请求过于频繁，请稍后再试。"))
+        return error_response(exc.status_code, "error", _("请求无法处理。"))
 
     @api.exception_handler(Http404)
     def on_not_found(request, exc):
-        return json_error(request, 404, "not_found", _("未找到该记录"))
+        return error_response(404, "not_found", _("未找到该记录"))
 
     @api.exception_handler(Exception)
     def on_unexpected(request, exc):
         logger.exception("API error on %s %s", request.method, request.path)
-        return json_error(request, 500, "server_error", _("服务器内部错误，请稍后再试。"))
+        return error_response(500, "server_error", _("服务器内部错误，请稍后再试。"))
 
 
 def json_fallbacks(view):
