@@ -13,7 +13,16 @@ from minqing.accounts.services import sign_out_record
 SIGNED_IN_AT = "minqing_signed_in_at"
 
 # Pages a signed-in user may open before passing the second factor or changing a temporary password.
-_OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/")
+# Only the sign-in steps themselves: every other page, admin pages included, waits for both.
+_OPEN_PREFIXES = (
+    "/accounts/login/",
+    "/accounts/otp/",
+    "/accounts/logout/",
+    "/accounts/password/",
+    "/static/",
+    "/healthz",
+    "/api/",
+)
 
 
 class SessionPolicyMiddleware:

@@ -69,7 +69,9 @@ class User(AbstractUser):
     # The principal behind an integration API key: never signs in with a password.
     is_service = models.BooleanField(_("接口账号"), default=False)
 
-    history = HistoricalRecords(excluded_fields=["last_login", "password", "failures_reset_at"])
+    history = HistoricalRecords(
+        excluded_fields=["last_login", "password", "failures_reset_at"], m2m_fields=[dwellings, buildings]
+    )
 
     class Meta:
         verbose_name = _("用户")

@@ -1,0 +1,31 @@
+"""The session rules that gate every page except the sign-in steps themselves."""
+
+from minqing.accounts import services
+
+
+def test_a_temporary_password_opens_nothing_but_the_password_page(client_as, persona):
+    admin = persona("admin1")
+    services.user_reset_password(actor=persona("district1"), user=admin, password="Jiahe#2026x")
+    client = client_as("admin1")
+    for url in ("/", "/accounts/users/", "/accounts/audit/", "/areas/"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"] == "/accounts/password/"
+    assert client.get("/accounts/password/").status_code == 200
+
+
+def test_liaison_assignment_changes_are_in_the_user_history(persona):
+    liaison = persona("liaison1")
+    before = liaison.history.count()
+    kept = list(liaison.dwellings.order_by("pk")[:15])
+    services.user_update(
+        actor=persona("admin1"),
+        user=liaison,
+        display_name=liaison.display_name,
+        role="liaison",
+        area=liaison.area,
+        dwellings=kept,
+    )
+    latest = liaison.history.order_by("-history_date", "-history_id").first()
+    assert liaison.history.count() > before
+    assert {d.dwelling_id for d in latest.dwellings.all()} == {d.pk for d in kept}
