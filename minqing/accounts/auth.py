@@ -154,6 +154,11 @@ def otp_enrollment_confirm(*, user: User, code: str, request=None) -> TOTPDevice
 def api_token_issue(*, username: str, password: str, otp: str | None = None, request=None) -> str:
     """`POST /api/v1/auth/token`: the same checks as the sign-in page, second factor included."""
     user = sign_in_check(username=username, password=password, request=request, channel="api")
+    if user.must_change_password:
+        # A temporary password set by an admin opens nothing until its owner has replaced it.
+        raise AuthenticationFailed(
+            _("请先在网页上修改临时密码，再使用接口。"), field="password", code="password_change_required"
+        )
     if user.requires_mfa:
         if otp_device_for(user) is None:
             raise SecondFactorRequired(_("该角色须先在网页上绑定动态验证码后才能使用接口。"), field="otp")

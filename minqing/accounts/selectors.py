@@ -2,7 +2,10 @@ from django.db.models import QuerySet
 
 from minqing.accounts import scope
 from minqing.accounts.models import ApiToken, Department, User
+from minqing.areas import selectors as area_selectors
+from minqing.core import history
 from minqing.core.errors import NotFound
+from minqing.core.history import ChangeLogEntry
 from minqing.core.models import AuditEntry
 
 
@@ -42,3 +45,15 @@ def api_token_expires_at(key: str):
     """When a bearer token just issued stops working (None: an integration key, until revoked)."""
     token = ApiToken.objects.filter(key_hash=ApiToken.hash_key(key)).only("expires_at").first()
     return token.expires_at if token else None
+
+
+def user_change_log(viewer, person: User, *, limit: int = 50) -> list[ChangeLogEntry]:
+    """The account's history, newest first; areas, units and places named only within the viewer's scope."""
+
+    def visible(model):
+        if model is Department:
+            return departments_visible_to(viewer)
+        return area_selectors.visible_places(viewer, model)
+
+    entries, _page = history.change_log(person, visible=visible, per_page=limit)
+    return entries

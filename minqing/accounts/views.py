@@ -8,13 +8,10 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -33,6 +30,7 @@ from minqing.accounts.roles import Capability, Role, has_capability
 from minqing.areas import selectors as area_selectors
 from minqing.core.errors import ApplicationError, NotFound, PermissionDenied
 from minqing.core.forms import form_error
+from minqing.core.pagination import paginate
 
 USERS_PER_PAGE = 25
 AUDIT_PER_PAGE = 50
@@ -74,7 +72,7 @@ def user_list(request):
             users = users.filter(Q(username__icontains=text) | Q(display_name__icontains=text))
         if role := form.cleaned_data["role"]:
             users = users.filter(role=role)
-    page = Paginator(users, USERS_PER_PAGE).get_page(request.GET.get("page"))
+    page = paginate(request, users, per_page=USERS_PER_PAGE)
     return render(
         request,
         "accounts/user_list.html",
@@ -133,7 +131,7 @@ def _render_detail(request, person: User, *, reset_form=None, action_error: str 
         "can_audit": has_capability(viewer, Capability.VIEW_AUDIT),
         "reset_form": reset_form or PasswordResetForm(),
         "action_error": action_error,
-        "history": _history(viewer, person),
+        "history": selectors.user_change_log(viewer, person),
         "dwellings": [],
         "buildings": [],
     }
@@ -143,77 +141,6 @@ def _render_detail(request, person: User, *, reset_form=None, action_error: str 
     elif person.role == Role.BUILDING_HEAD:
         context["buildings"] = list(area_selectors.buildings_visible_to(viewer).filter(building_heads=person))
     return render(request, "accounts/user_detail.html", context, status=status)
-
-
-# Fields of the change history that mean nothing to an administrator.
-_HISTORY_HIDDEN = {"first_name", "last_name", "email", "is_staff", "is_superuser", "date_joined"}
-_HISTORY_TYPES = {"+": gettext_lazy("创建"), "~": gettext_lazy("修改"), "-": gettext_lazy("删除")}
-
-
-def _history(viewer, person: User) -> list[dict]:
-    """simple-history rows of the account, newest first: who, when, and each field's old → new."""
-    records = list(
-        person.history.select_related("history_user").order_by("-history_date", "-history_id")[: HISTORY_LIMIT + 1]
-    )
-    pairs = [(record, records[i + 1] if i + 1 < len(records) else None) for i, record in enumerate(records)]
-    pairs = pairs[:HISTORY_LIMIT]
-    diffs = []
-    area_ids, department_ids = set(), set()
-    for record, previous in pairs:
-        changes = []
-        if previous is not None:
-            delta = record.diff_against(previous)
-            changes = [c for c in delta.changes if c.field not in _HISTORY_HIDDEN]
-            for change in changes:
-                if change.field == "area":
-                    area_ids |= {change.old, change.new}
-                elif change.field == "department":
-                    department_ids |= {change.old, change.new}
-        diffs.append((record, changes))
-    # Names of areas and units only as far as the viewer's scope reaches: history must not leak them.
-    area_names = dict(
-        area_selectors.areas_visible_to(viewer, include_retired=True).filter(pk__in=area_ids).values_list("pk", "name")
-    )
-    department_names = dict(
-        selectors.departments_visible_to(viewer).filter(pk__in=department_ids).values_list("pk", "name")
-    )
-    out_of_scope = _("（管辖范围外）")
-
-    def show(field: str, value) -> str:
-        if value is None or value == "":
-            return "—"
-        if field == "area":
-            return area_names.get(value, out_of_scope)
-        if field == "department":
-            return department_names.get(value, out_of_scope)
-        if field == "role":
-            return str(Role(value).label) if value in Role.values else str(value)
-        if isinstance(value, bool):
-            return _("是") if value else _("否")
-        if isinstance(value, datetime):
-            return date_format(timezone.localtime(value), "Y-m-d H:i")
-        return str(value)
-
-    rows = []
-    for record, changes in diffs:
-        if record.history_type != "+" and not changes:
-            continue
-        rows.append(
-            {
-                "at": record.history_date,
-                "by": record.history_user,
-                "kind": _HISTORY_TYPES.get(record.history_type, record.history_type),
-                "changes": [
-                    {
-                        "label": User._meta.get_field(c.field).verbose_name,
-                        "old": show(c.field, c.old),
-                        "new": show(c.field, c.new),
-                    }
-                    for c in changes
-                ],
-            }
-        )
-    return rows
 
 
 @capability_required(Capability.MANAGE_USERS)
@@ -347,7 +274,7 @@ def audit_list(request):
             entries = entries.filter(Q(actor_id=data["user"]) | Q(target_type="accounts.user", target_id=pk))
     elif form.is_bound:
         entries = entries.none()
-    page = Paginator(entries, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
+    page = paginate(request, entries, per_page=AUDIT_PER_PAGE)
     page.object_list = list(page.object_list)
     for entry in page.object_list:
         entry.action_label = AUDIT_ACTION_LABELS.get(entry.action, entry.action)

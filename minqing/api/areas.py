@@ -10,11 +10,12 @@ from ninja.responses import Status
 
 from minqing.accounts.roles import Capability, has_capability
 from minqing.api.schemas import COMMON_ERRORS, ErrorOut, Id, Input, PageIn, Text, page_of
+from minqing.api.security import BearerToken
 from minqing.areas import selectors, services
 from minqing.areas.models import Area, AreaLevel
 from minqing.core.errors import ApplicationError, NotFound, PermissionDenied
 
-router = Router(tags=["区域"])
+router = Router(tags=["区域"], auth=BearerToken(Capability.VIEW_PLACES))
 
 # A GeoJSON position: longitude, latitude (and an optional height).
 Position = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=2, max_length=3)]

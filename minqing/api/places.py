@@ -6,12 +6,14 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from minqing.accounts.roles import Capability
 from minqing.api.areas import referenced_area, require_manage_places
 from minqing.api.schemas import COMMON_ERRORS, ErrorOut, Id, Input, PageIn, Ref, page_of
+from minqing.api.security import BearerToken
 from minqing.areas import selectors, services
 from minqing.areas.models import Dwelling, HousingType, Unit
 
-router = Router(tags=["小区和房屋"])
+router = Router(tags=["小区和房屋"], auth=BearerToken(Capability.VIEW_PLACES))
 
 DETAIL_ERRORS = {404: ErrorOut, **COMMON_ERRORS}
 

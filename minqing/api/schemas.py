@@ -60,4 +60,4 @@ def page_of(queryset: QuerySet, paging: PageIn, *, ordering: tuple[str, ...]) ->
 
 
 # Errors every authenticated endpoint may answer.
-COMMON_ERRORS = {401: ErrorOut, 422: ErrorOut}
+COMMON_ERRORS = {401: ErrorOut, 403: ErrorOut, 422: ErrorOut}

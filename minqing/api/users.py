@@ -7,8 +7,9 @@ from ninja import Field, Query, Router, Schema
 
 from minqing.accounts import selectors
 from minqing.accounts.models import DepartmentKind, User
-from minqing.accounts.roles import ROLE_CAPABILITIES, Role
+from minqing.accounts.roles import ROLE_CAPABILITIES, Capability, Role
 from minqing.api.schemas import COMMON_ERRORS, ErrorOut, PageIn, Ref, page_of
+from minqing.api.security import BearerToken
 
 router = Router(tags=["用户和单位"])
 
@@ -72,7 +73,17 @@ def me(request):
     return request.auth
 
 
-@router.get("/users", response={200: UserList, **COMMON_ERRORS}, operation_id="users_list", summary="用户列表")
+# The users list is for roles that administer or coordinate people, as on the page.
+VIEW_USERS = BearerToken(Capability.VIEW_USERS)
+
+
+@router.get(
+    "/users",
+    response={200: UserList, **COMMON_ERRORS},
+    operation_id="users_list",
+    summary="用户列表",
+    auth=VIEW_USERS,
+)
 def users_list(request, filters: Query[UserFilter]):
     qs = selectors.users_visible_to(request.auth)
     if filters.role:
@@ -81,7 +92,11 @@ def users_list(request, filters: Query[UserFilter]):
 
 
 @router.get(
-    "/users/{id}", response={200: UserOut, 404: ErrorOut, **COMMON_ERRORS}, operation_id="users_get", summary="用户详情"
+    "/users/{id}",
+    response={200: UserOut, 404: ErrorOut, **COMMON_ERRORS},
+    operation_id="users_get",
+    summary="用户详情",
+    auth=VIEW_USERS,
 )
 def users_get(request, id: int):
     return selectors.access_user(request.auth, id)

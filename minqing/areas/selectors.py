@@ -1,15 +1,13 @@
 """Reads of areas and places, always through the scope rule in minqing.accounts.scope."""
 
-from dataclasses import dataclass
-from datetime import datetime
-
-from django.core.paginator import Page, Paginator
-from django.db.models import JSONField, QuerySet
-from django.utils.translation import gettext, gettext_lazy
+from django.core.paginator import Page
+from django.db.models import QuerySet
 
 from minqing.accounts import scope
 from minqing.areas.models import Area, AreaLevel, Building, Dwelling, Estate, Unit
+from minqing.core import history
 from minqing.core.errors import NotFound
+from minqing.core.history import ChangeLogEntry
 
 
 def areas_visible_to(user, *, include_retired: bool = False) -> QuerySet[Area]:
@@ -85,104 +83,19 @@ def communities_visible_to(user) -> QuerySet[Area]:
 # Change history (变更记录) -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FieldChange:
-    label: str
-    old: str
-    new: str
-
-
-@dataclass(frozen=True)
-class ChangeLogEntry:
-    at: datetime
-    who: str
-    kind: str  # "created", "changed", "retired", "deleted"
-    changes: list[FieldChange]
-
-
-# The scoped reads that turn a historical foreign key into a name the viewer may see.
-_RELATED_VISIBLE = {
-    Area: lambda user: areas_visible_to(user, include_retired=True),
-    Estate: lambda user: estates_visible_to(user, include_retired=True),
-    Building: lambda user: buildings_visible_to(user, include_retired=True),
-    Unit: lambda user: units_visible_to(user, include_retired=True),
-}
-_RELATED_LABEL = {Unit: lambda unit: unit.name}
-# Shorter labels than the form's where the form's explains the format.
-_HISTORY_LABELS = {"boundary": gettext_lazy("边界")}
+def visible_places(user, model):
+    """The scoped queryset of a place model for this reader (for naming related objects in history)."""
+    readers = {
+        Area: areas_visible_to,
+        Estate: estates_visible_to,
+        Building: buildings_visible_to,
+        Unit: units_visible_to,
+        Dwelling: dwellings_visible_to,
+    }
+    read = readers.get(model)
+    return read(user, include_retired=True) if read else None
 
 
 def change_log(user, obj, *, page: int | str | None = 1, per_page: int = 20) -> tuple[list[ChangeLogEntry], Page]:
-    """One page of an object's simple-history records, newest first, each as who / when / what
-    changed from what to what. `obj` must come from an access_* call: its history is as visible as
-    it is; a related object outside the viewer's scope is named only as such."""
-    records = obj.history.select_related("history_user").order_by("-history_date", "-history_id")
-    paginator = Paginator(records, per_page)
-    page_obj = paginator.get_page(page)
-    rows = list(page_obj.object_list)
-    # The record just before the oldest one on this page, to tell what that one changed.
-    end = page_obj.end_index()
-    older = list(records[end : end + 1]) if rows else []
-    pairs = list(zip(rows, rows[1:] + older + [None], strict=False))
-    model = type(obj)
-    deltas = [(new, new.diff_against(old) if old is not None else None) for new, old in pairs]
-
-    related_ids: dict[str, set] = {}
-    for _record, delta in deltas:
-        for change in delta.changes if delta else ():
-            field = model._meta.get_field(change.field)
-            if field.many_to_one:
-                related_ids.setdefault(change.field, set()).update(v for v in (change.old, change.new) if v)
-    names: dict[str, dict] = {}
-    for field_name, ids in related_ids.items():
-        related = model._meta.get_field(field_name).related_model
-        label = _RELATED_LABEL.get(related, str)
-        names[field_name] = {o.pk: label(o) for o in _RELATED_VISIBLE[related](user).filter(pk__in=ids)}
-
-    entries = []
-    for record, delta in deltas:
-        if record.history_type == "+":
-            kind = "created"
-        elif record.history_type == "-":
-            kind = "deleted"
-        elif delta and any(c.field == "retired_at" and c.new and not c.old for c in delta.changes):
-            kind = "retired"
-        else:
-            kind = "changed"
-        changes = []
-        for change in delta.changes if delta else ():
-            if change.field == "retired_at":
-                continue
-            field = model._meta.get_field(change.field)
-            changes.append(
-                FieldChange(
-                    label=str(_HISTORY_LABELS.get(change.field, field.verbose_name)),
-                    old=_history_value(field, change.old, names.get(change.field), other=change.new, side="old"),
-                    new=_history_value(field, change.new, names.get(change.field), other=change.old, side="new"),
-                )
-            )
-        who = record.history_user
-        entries.append(
-            ChangeLogEntry(
-                at=record.history_date,
-                who=(who.display_name or who.username) if who else gettext("系统"),
-                kind=kind,
-                changes=changes,
-            )
-        )
-    return entries, page_obj
-
-
-def _history_value(field, value, names: dict | None, *, other, side: str) -> str:
-    if value in (None, ""):
-        return "—"
-    if field.many_to_one:
-        return (names or {}).get(value, gettext("（不在管辖范围内）"))
-    if field.choices:
-        return str(dict(field.flatchoices).get(value, value))
-    if isinstance(field, JSONField):
-        # A polygon is not read as text: say that it was set, or replaced.
-        if other in (None, ""):
-            return gettext("已设置")
-        return gettext("原边界") if side == "old" else gettext("新边界")
-    return str(value)
+    """One page of a place's history; `obj` must come from an access_* call."""
+    return history.change_log(obj, visible=lambda model: visible_places(user, model), page=page, per_page=per_page)

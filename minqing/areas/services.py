@@ -75,7 +75,7 @@ def clean_boundary(value) -> dict | None:
         raise ApplicationError(_("边界须为 GeoJSON 的 Polygon 或 MultiPolygon。"), field="boundary")
     try:
         geometry = shape(value)
-    except (ValueError, TypeError, AttributeError, IndexError):
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError):
         raise ApplicationError(_("边界坐标格式不正确。"), field="boundary") from None
     if geometry.is_empty or not geometry.is_valid:
         raise ApplicationError(_("边界多边形无效（自相交或不闭合）。"), field="boundary")

@@ -13,7 +13,6 @@ from itertools import groupby
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.db.models.functions import Length
 from django.shortcuts import redirect, render
@@ -40,6 +39,7 @@ from minqing.areas.forms import (
 from minqing.areas.models import PARENT_LEVEL, Area, AreaLevel
 from minqing.core.errors import ApplicationError, NotFound, PermissionDenied
 from minqing.core.forms import form_error
+from minqing.core.pagination import page_links, paginate
 
 PER_PAGE = 50
 ESTATES_PER_PAGE = 20
@@ -81,30 +81,13 @@ def _show_retired(request) -> bool:
     return request.GET.get("retired") == "1"
 
 
-def _paginate(request, items, *, param: str = "page", per_page: int = PER_PAGE):
-    page = Paginator(items, per_page).get_page(request.GET.get(param))
-    query = request.GET.copy()
-
-    def link(number):
-        query[param] = number
-        return f"?{query.urlencode()}"
-
-    page.prev_url = link(page.previous_page_number()) if page.has_previous() else ""
-    page.next_url = link(page.next_page_number()) if page.has_next() else ""
-    return page
+def _paginate(request, items, *, per_page: int = PER_PAGE):
+    return paginate(request, items, per_page=per_page)
 
 
 def _history(request, obj) -> dict:
     entries, page = selectors.change_log(request.user, obj, page=request.GET.get("hpage"))
-    query = request.GET.copy()
-
-    def link(number):
-        query["hpage"] = number
-        return f"?{query.urlencode()}#history"
-
-    page.prev_url = link(page.previous_page_number()) if page.has_previous() else ""
-    page.next_url = link(page.next_page_number()) if page.has_next() else ""
-    return {"history": entries, "history_page": page}
+    return {"history": entries, "history_page": page_links(request, page, param="hpage", anchor="#history")}
 
 
 # Form pages --------------------------------------------------------------------------------------

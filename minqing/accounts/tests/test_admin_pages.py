@@ -195,7 +195,7 @@ def test_change_history_names_who_when_and_old_to_new(client_as, persona):
     page = client.get(f"/accounts/users/{liaison1.pk}/").content.decode()
     history = page[page.index('data-testid="history"') :]
     assert "赵书记" in history  # admin1's name
-    assert re.search(r"姓名：<del>程强壮</del> → <ins>程大壮</ins>", history)
+    assert "姓名：程强壮 → 程大壮" in history
     stamp = liaison1.history.latest().history_date.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
     assert stamp in history
     assert AuditEntry.objects.filter(action="user.update", actor=persona("admin1"), target_id=str(liaison1.pk)).exists()
@@ -552,8 +552,10 @@ def test_detail_audit_and_key_pages_keep_a_query_budget(client_as, persona, djan
             f"/accounts/users/{liaison1.pk}/edit/",
             {"display_name": name, "role": "liaison", "area": liaison1.area_id, "dwellings": dwellings},
         )
-    for url in (f"/accounts/users/{liaison1.pk}/", "/accounts/audit/", "/accounts/api-keys/"):
-        with django_assert_max_num_queries(10):
+    # The user page also reads the history's prefetched assignment rows (two per page of history and
+    # two for the record before it): a constant, whatever the number of changes.
+    for url, budget in ((f"/accounts/users/{liaison1.pk}/", 14), ("/accounts/audit/", 10), ("/accounts/api-keys/", 10)):
+        with django_assert_max_num_queries(budget):
             assert client.get(url).status_code == 200
 
 

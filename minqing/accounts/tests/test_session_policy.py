@@ -1,6 +1,10 @@
 """The session rules that gate every page except the sign-in steps themselves."""
 
+import pytest
+
 from minqing.accounts import services
+from minqing.accounts.auth import api_token_issue
+from minqing.core.errors import AuthenticationFailed
 
 
 def test_a_temporary_password_opens_nothing_but_the_password_page(client_as, persona):
@@ -29,3 +33,10 @@ def test_liaison_assignment_changes_are_in_the_user_history(persona):
     latest = liaison.history.order_by("-history_date", "-history_id").first()
     assert liaison.history.count() > before
     assert {d.dwelling_id for d in latest.dwellings.all()} == {d.pk for d in kept}
+
+
+def test_a_temporary_password_gets_no_api_token(persona):
+    services.user_reset_password(actor=persona("admin1"), user=persona("grid1"), password="Grid#2026abc")
+    with pytest.raises(AuthenticationFailed) as refused:
+        api_token_issue(username="grid1", password="Grid#2026abc")
+    assert refused.value.field == "password" and "临时密码" in str(refused.value.message)

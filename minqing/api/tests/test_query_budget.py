@@ -26,9 +26,12 @@ def bearer(db):
     return make
 
 
-@pytest.mark.parametrize("path", LISTS)
-@pytest.mark.parametrize("username", ["district1", "liaison1"])
-def test_list_query_budget(bearer, django_assert_max_num_queries, path, username):
+# A liaison has no users list (403), so nothing to count there.
+CASES = [(u, p) for u in ("district1", "liaison1") for p in LISTS if (u, p) != ("liaison1", "/api/v1/users")]
+
+
+@pytest.mark.parametrize(("username", "path"), CASES)
+def test_list_query_budget(bearer, django_assert_max_num_queries, username, path):
     headers = bearer(username)
     client = Client()
     # token lookup, its last-used stamp, the liaison's households, count, one page

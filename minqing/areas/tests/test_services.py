@@ -125,6 +125,8 @@ def test_area_set_boundary_validates_and_only_for_grids(persona):
     bow_tie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
     with raises("boundary", "自相交"):
         services.area_set_boundary(actor=admin, area=g1, boundary=bow_tie)
+    with raises("boundary", "坐标"):
+        services.area_set_boundary(actor=admin, area=g1, boundary={"type": "Polygon"})
     with raises("boundary", "只有网格"):
         services.area_set_boundary(actor=admin, area=area(JIAHE), boundary=SQUARE)
     services.area_set_boundary(actor=admin, area=g1, boundary="")

@@ -48,7 +48,7 @@ def form_error(response) -> str:
 
 
 def history_lines(response) -> list[str]:
-    """The "what changed" lines of the 变更记录 section, e.g. "网格: A → B"."""
+    """The "what changed" lines of the 变更记录 section, e.g. "网格：A → B"."""
     section = html(response).split('data-testid="history"', 1)[1]
     return [re.sub(r"<[^>]+>|\s+", " ", li).strip() for li in re.findall(r"<li>(.*?)</li>", section, re.S)]
 
@@ -314,8 +314,8 @@ def test_admin_creates_renames_and_retires_a_grid(client_as):
     assert [kind for kind, _ in entries] == ["retired", "changed", "created"]
     assert all(head.endswith("· 赵书记") for _, head in entries)
     lines = history_lines(page)
-    assert "名称: 嘉和社区第4网格 → 嘉和社区第5网格" in lines
-    assert f"编码: {JIAHE}-G04 → {JIAHE}-G05" in lines
+    assert "名称：嘉和社区第4网格 → 嘉和社区第5网格" in lines
+    assert f"编码：{JIAHE}-G04 → {JIAHE}-G05" in lines
     assert 'data-testid="manage"' not in html(page), "a retired grid is kept for the record only"
 
 
@@ -335,7 +335,7 @@ def test_admin_moves_a_building_between_two_jiahe_grids(client_as):
 
     page = client.get(reverse("areas:building_detail", args=[building.pk]))
     assert "嘉和社区第2网格" in html(page).split('data-testid="grid"')[1].split("</dd>")[0]
-    assert "网格: 嘉和社区第1网格 → 嘉和社区第2网格" in history_lines(page)
+    assert "网格：嘉和社区第1网格 → 嘉和社区第2网格" in history_lines(page)
     assert "赵书记" in html(page).split('data-testid="history"')[1]
     # The grid worker of the old grid no longer sees it; the new grid's worker does.
     assert client_as("grid1").get(reverse("areas:building_detail", args=[building.pk])).status_code == 404
@@ -354,14 +354,14 @@ def test_admin_sets_a_grid_boundary_by_pasting_geojson(client_as):
     page = client.get(reverse("areas:area_detail", args=[g3.pk]))
     path = re.search(r'<path d="([^"]+)"', html(page)).group(1)
     assert len(re.findall(r"[\d.]+,[\d.]+", path)) == 4  # the triangle, closed
-    assert "边界: — → 已设置" in history_lines(page)  # the demo wrote its squares without history
+    assert "边界：— → 已设置" in history_lines(page)  # the demo wrote its squares without history
 
     client.post(url, {"boundary": ""})
     g3.refresh_from_db()
     assert g3.boundary is None
     page = client.get(reverse("areas:area_detail", args=[g3.pk]))
     assert "尚未设置边界" in html(page) and "<svg" not in html(page)
-    assert history_lines(page)[0] == "边界: 已设置 → —"
+    assert history_lines(page)[0] == "边界：已设置 → —"
 
 
 def test_district_staff_moves_an_empty_grid_to_another_community(client_as):
@@ -377,7 +377,7 @@ def test_district_staff_moves_an_empty_grid_to_another_community(client_as):
     assert new.parent_id == xingan.pk and new.path == f"{xingan.path}{new.pk}/"
     assert AuditEntry.objects.filter(action="area.move", target_id=str(new.pk)).count() == 1
     lines = history_lines(client.get(reverse("areas:area_detail", args=[new.pk])))
-    assert "上级: 嘉和社区 → 兴安南路社区" in lines
+    assert "上级：嘉和社区 → 兴安南路社区" in lines
     # The 嘉和 admin no longer sees it.
     assert client_as("admin1").get(reverse("areas:area_detail", args=[new.pk])).status_code == 404
 
@@ -410,8 +410,8 @@ def test_admin_manages_estates_buildings_units_and_dwellings(client_as):
     assert dwelling.room == "602"
     page = client.get(reverse("areas:dwelling_detail", args=[dwelling.pk]))
     assert "公租房/廉租房" in html(page)
-    assert "房号: 601 → 602" in history_lines(page)
-    assert "面积（㎡）: 56.50 → 60.00" in history_lines(page)
+    assert "房号：601 → 602" in history_lines(page)
+    assert "面积（㎡）：56.50 → 60.00" in history_lines(page)
 
     building_page = html(client.get(reverse("areas:building_detail", args=[building.pk])))
     assert "东单元" in building_page and reverse("areas:dwelling_detail", args=[dwelling.pk]) in building_page
