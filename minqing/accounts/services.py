@@ -281,3 +281,29 @@ def integration_key_revoke(*, actor, token: ApiToken, request=None) -> ApiToken:
         token.save(update_fields=["revoked_at"])
         audit_record(action="apikey.revoke", actor=actor, target=token.user, request=request, data={"name": token.name})
     return token
+
+
+@transaction.atomic
+def deployment_bootstrap(
+    *, district_code: str, district_name: str, username: str, display_name: str, password: str
+) -> User:
+    """A fresh deployment's first two facts: its district (the root of the area tree) and one district
+    staff account to do everything else from the pages. Refused once any district exists."""
+    from minqing.areas.services import area_create_root
+
+    if User.objects.filter(username__iexact=(username or "").strip()).exists():
+        raise ApplicationError(_("用户名 %(name)s 已存在。") % {"name": username}, field="username")
+    district = area_create_root(code=district_code, name=district_name)
+    user = User(
+        username=(username or "").strip(),
+        display_name=(display_name or "").strip()[:50] or username,
+        role=Role.DISTRICT_STAFF,
+        area=district,
+    )
+    if not user.username:
+        raise ApplicationError(_("请填写用户名。"), field="username")
+    _check_password(password, user)
+    user.set_password(password)
+    user.save()
+    audit_record(action="user.create", target=user, actor_name="bootstrap", data={"role": Role.DISTRICT_STAFF})
+    return user

@@ -113,6 +113,19 @@ def area_create(*, actor, parent: Area | None, level: str, code: str, name: str,
 
 
 @transaction.atomic
+def area_create_root(*, code: str, name: str) -> Area:
+    """The district at the root of the tree; only at deployment (manage.py bootstrap), only once."""
+    if Area.objects.filter(level=AreaLevel.DISTRICT).exists():
+        raise ApplicationError(_("区/县已存在，不能再次初始化。"), field="district_code")
+    area = Area(level=AreaLevel.DISTRICT, code=_clean_code(code), name=_clean_name(name, "name", 100), path="")
+    area.save()
+    area.path = _path_for(area)
+    Area.objects.filter(pk=area.pk).update(path=area.path)
+    audit_record(action="area.create", target=area, actor_name="bootstrap")
+    return area
+
+
+@transaction.atomic
 def area_update(*, actor, area: Area, name: str, code: str, boundary=_KEEP, request=None) -> Area:
     _require_manager(actor)
     area = selectors.access_area(actor, area.pk)

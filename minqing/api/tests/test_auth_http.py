@@ -21,12 +21,14 @@ def _new_user(live_app, *, role: str, area_code: str) -> str:
         live_app,
         f"""
         from minqing.accounts.models import User
-        from minqing.accounts.services import user_create
+        from minqing.accounts.services import user_change_password, user_create
         from minqing.areas.models import Area
         user = user_create(
             actor=User.objects.get(username="district1"), username={username!r}, display_name="接口测试",
-            role={role!r}, password={PASSWORD!r}, area=Area.objects.get(code={area_code!r}),
+            role={role!r}, password="Temp#orary2026", area=Area.objects.get(code={area_code!r}),
         )
+        # The new user replaces the temporary password, as the first sign-in makes them do.
+        user_change_password(user=user, old_password="Temp#orary2026", new_password={PASSWORD!r})
         emit(user.pk)
         """,
     )
@@ -67,7 +69,11 @@ def test_wrong_password_is_401_naming_the_password_field(api, live_app):
     unknown = api.sign_in(f"nobody-{uuid.uuid4().hex[:6]}", "Not-the-password1")
     assert (unknown.status, unknown.json()) == (wrong.status, wrong.json())
     assert api.sign_in(username, PASSWORD).status == 200
-    assert _audit_actions(live_app, username) == [["auth.login_failed", "api"], ["auth.login", "api"]]
+    assert _audit_actions(live_app, username) == [
+        ["auth.password_changed", None],
+        ["auth.login_failed", "api"],
+        ["auth.login", "api"],
+    ]
 
 
 def test_five_failures_lock_the_account_for_the_api_too(api, live_app):
