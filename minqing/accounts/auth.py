@@ -66,15 +66,20 @@ def _lock_if_too_many(user: User, now: datetime, *, request, channel: str) -> Ac
 def sign_in_check(*, username: str, password: str, request=None, channel: str = "web") -> User:
     """The user if the password is right and the account may sign in; otherwise AuthenticationFailed
     with one message for a wrong name and a wrong password (no account enumeration)."""
+    candidate = User.objects.filter(username__iexact=username.strip()).first()
+    # The password hash is checked outside any transaction: it takes a good fraction of a second,
+    # and on SQLite an open write transaction would hold every other writer for that long.
+    checked = None
+    if candidate is None or not candidate.is_locked():
+        checked = authenticate(request, username=candidate.username if candidate else username, password=password)
     now = timezone.now()
     error: AuthenticationFailed | None = None
-    # The failure must be recorded even though the attempt fails: decide inside the transaction,
-    # raise after it has committed.
+    # The outcome is recorded even though the attempt fails: decide inside the transaction, raise
+    # after it has committed.
     with transaction.atomic():
-        # The row lock serialises concurrent attempts on one account, so five parallel wrong
-        # guesses cannot all slip in under the limit.
-        user = User.objects.select_for_update().filter(username__iexact=username.strip()).first()
-        checked = None
+        # The row lock serialises the decisions on one account, so parallel wrong guesses cannot all
+        # slip in under the limit, nor a right one past a lock set meanwhile.
+        user = User.objects.select_for_update().filter(pk=candidate.pk).first() if candidate else None
         if user is not None and user.is_locked(now):
             audit_record(
                 action="auth.login_blocked",
@@ -84,9 +89,7 @@ def sign_in_check(*, username: str, password: str, request=None, channel: str = 
                 data={"channel": channel},
             )
             error = AccountLocked(_locked_message(user))
-        else:
-            checked = authenticate(request, username=user.username if user else username, password=password)
-        if error is None and checked is None:
+        elif checked is None:
             audit_record(
                 action="auth.login_failed",
                 target=user,
