@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "minqing.core",
     "minqing.areas",
     "minqing.accounts",
+    "minqing.registry",
     "minqing.api",
     "minqing.dashboard",
 ]
