@@ -6,7 +6,8 @@ import pytest
 
 from minqing.api.tests.support import scope_oracle
 
-PERSONAS = ["grid1", "liaison1", "admin1", "street1", "dept1", "district1", "grid2"]
+# One persona per role (grid workers of two communities), as in the page matrix.
+PERSONAS = ["grid1", "liaison1", "bhead1", "staff1", "admin1", "street1", "dept1", "district1", "grid2"]
 # endpoint → the oracle's name for the set; places and areas with retired ones, as the oracle counts them
 LISTS = {
     "/api/v1/areas?include_retired=true": "areas",
@@ -29,7 +30,7 @@ MISSING_ID = 987654321
 # Roles without the page's capability get 403 on the whole endpoint, as on the pages: a department
 # has no business with places, a liaison none with the users list.
 PLACES = ("areas", "estates", "buildings", "units", "dwellings")
-FORBIDDEN = {("dept1", entity) for entity in PLACES} | {("liaison1", "users")}
+FORBIDDEN = {("dept1", entity) for entity in PLACES} | {("liaison1", "users"), ("bhead1", "users")}
 FORBIDDEN_BODY = {"code": "forbidden", "message": "当前角色无权执行此操作", "field": None}
 
 
