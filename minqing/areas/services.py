@@ -42,6 +42,19 @@ def _require_active(obj, field: str) -> None:
         raise ApplicationError(_("%(name)s 已撤销，不能再修改或在其下新增。") % {"name": obj}, field=field)
 
 
+def _retire[M: Model](obj: M, *, actor, field: str, blockers=(), request=None) -> M:
+    """Retire, never delete: refused while anything active still hangs on the object (each blocker a
+    queryset and the message saying what to do first); retiring twice changes nothing."""
+    if obj.retired_at is not None:
+        return obj
+    for pending, message in blockers:
+        if pending.exists():
+            raise ApplicationError(message, field=field)
+    obj.retired_at = timezone.now()
+    _save(obj, actor=actor, action=f"{obj._meta.model_name}.retire", fields=["retired_at"], request=request)
+    return obj
+
+
 def _clean_name(value: str, field: str, max_length: int) -> str:
     value = (value or "").strip()
     if not value:
@@ -207,19 +220,13 @@ def area_move(*, actor, area: Area, new_parent: Area, request=None) -> Area:
 def area_retire(*, actor, area: Area, request=None) -> Area:
     _require_manager(actor)
     area = selectors.access_area(actor, area.pk)
-    if area.is_retired:
-        return area
-    if area.children.active().exists():
-        raise ApplicationError(_("请先撤销或迁出其下级区域。"), field="area")
-    if area.level == AreaLevel.GRID and area.buildings.active().exists():
-        raise ApplicationError(_("该网格仍有楼栋，请先把楼栋划入其他网格。"), field="area")
-    if area.level == AreaLevel.COMMUNITY and area.estates.active().exists():
-        raise ApplicationError(_("该社区仍有小区，请先撤销小区。"), field="area")
-    if area.staff.filter(is_active=True).exists():
-        raise ApplicationError(_("仍有在职人员挂在该区域，请先调整其所属区域。"), field="area")
-    area.retired_at = timezone.now()
-    _save(area, actor=actor, action="area.retire", fields=["retired_at"], request=request)
-    return area
+    blockers = [(area.children.active(), _("请先撤销或迁出其下级区域。"))]
+    if area.level == AreaLevel.GRID:
+        blockers.append((area.buildings.active(), _("该网格仍有楼栋，请先把楼栋划入其他网格。")))
+    if area.level == AreaLevel.COMMUNITY:
+        blockers.append((area.estates.active(), _("该社区仍有小区，请先撤销小区。")))
+    blockers.append((area.staff.filter(is_active=True), _("仍有在职人员挂在该区域，请先调整其所属区域。")))
+    return _retire(area, actor=actor, field="area", blockers=blockers, request=request)
 
 
 # Places ------------------------------------------------------------------------------------------
@@ -270,13 +277,8 @@ def estate_update(*, actor, estate: Estate, name: str, address: str = "", reques
 def estate_retire(*, actor, estate: Estate, request=None) -> Estate:
     _require_manager(actor)
     estate = selectors.access_estate(actor, estate.pk)
-    if estate.retired_at is not None:
-        return estate
-    if estate.buildings.active().exists():
-        raise ApplicationError(_("请先撤销该小区的楼栋。"), field="estate")
-    estate.retired_at = timezone.now()
-    _save(estate, actor=actor, action="estate.retire", fields=["retired_at"], request=request)
-    return estate
+    blockers = [(estate.buildings.active(), _("请先撤销该小区的楼栋。"))]
+    return _retire(estate, actor=actor, field="estate", blockers=blockers, request=request)
 
 
 def _clean_floors(value) -> int | None:
@@ -344,17 +346,13 @@ def building_move(*, actor, building: Building, grid: Area, request=None) -> Bui
 def building_retire(*, actor, building: Building, request=None) -> Building:
     _require_manager(actor)
     building = selectors.access_building(actor, building.pk)
-    if building.retired_at is not None:
-        return building
-    if building.dwellings.active().exists():
-        raise ApplicationError(_("请先撤销该楼栋的房屋。"), field="building")
-    building.retired_at = timezone.now()
+    blockers = [(building.dwellings.active(), _("请先撤销该楼栋的房屋。"))]
+    building = _retire(building, actor=actor, field="building", blockers=blockers, request=request)
     # Its (now empty) units go with it, each with its own history row.
     for unit in Unit.objects.active().filter(building=building):
         unit.retired_at = building.retired_at
         unit._history_user = actor
         unit.save(update_fields=["retired_at"])
-    _save(building, actor=actor, action="building.retire", fields=["retired_at"], request=request)
     return building
 
 
@@ -388,13 +386,8 @@ def unit_update(*, actor, unit: Unit, name: str, request=None) -> Unit:
 def unit_retire(*, actor, unit: Unit, request=None) -> Unit:
     _require_manager(actor)
     unit = selectors.access_unit(actor, unit.pk)
-    if unit.retired_at is not None:
-        return unit
-    if unit.dwellings.active().exists():
-        raise ApplicationError(_("请先撤销该单元的房屋。"), field="unit")
-    unit.retired_at = timezone.now()
-    _save(unit, actor=actor, action="unit.retire", fields=["retired_at"], request=request)
-    return unit
+    blockers = [(unit.dwellings.active(), _("请先撤销该单元的房屋。"))]
+    return _retire(unit, actor=actor, field="unit", blockers=blockers, request=request)
 
 
 def _clean_dwelling_fields(
@@ -490,8 +483,4 @@ def dwelling_update(
 def dwelling_retire(*, actor, dwelling: Dwelling, request=None) -> Dwelling:
     _require_manager(actor)
     dwelling = selectors.access_dwelling(actor, dwelling.pk)
-    if dwelling.retired_at is not None:
-        return dwelling
-    dwelling.retired_at = timezone.now()
-    _save(dwelling, actor=actor, action="dwelling.retire", fields=["retired_at"], request=request)
-    return dwelling
+    return _retire(dwelling, actor=actor, field="dwelling", request=request)
