@@ -307,3 +307,39 @@ def deployment_bootstrap(
     user.save()
     audit_record(action="user.create", target=user, actor_name="bootstrap", data={"role": Role.DISTRICT_STAFF})
     return user
+
+
+def staff_follow_places(*, actor, building, request=None) -> list[User]:
+    """After a building changed grid: re-attach to that grid every liaison and building head whose
+    households or buildings now all lie in it. One whose charge is split across grids stays where it
+    is (the user page then shows which places lie outside their grid). Runs inside the caller's
+    transaction (areas.services.building_move)."""
+    moved = []
+    liaisons = User.objects.filter(role=Role.LIAISON, dwellings__building=building).distinct()
+    heads = User.objects.filter(role=Role.BUILDING_HEAD, buildings=building).distinct()
+    for person in [*liaisons, *heads]:
+        if person.area_id == building.grid_id:
+            continue
+        if person.role == Role.LIAISON:
+            grids = set(person.dwellings.values_list("building__grid", flat=True))
+        else:
+            grids = set(person.buildings.values_list("grid", flat=True))
+        if grids != {building.grid_id}:
+            continue
+        old_area = person.area
+        person.area = building.grid
+        person._history_user = actor
+        person.save(update_fields=["area"])
+        audit_record(
+            action="user.update",
+            actor=actor,
+            target=person,
+            request=request,
+            data={
+                "old": {"area": old_area.pk if old_area else None},
+                "new": {"area": building.grid_id},
+                "reason": "building.move",
+            },
+        )
+        moved.append(person)
+    return moved

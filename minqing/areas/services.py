@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from shapely.geometry import shape
 
 from minqing.accounts.roles import Capability, has_capability
+from minqing.accounts.services import staff_follow_places
 from minqing.areas import selectors
 from minqing.areas.models import PARENT_LEVEL, Area, AreaLevel, Building, Dwelling, Estate, HousingType, Unit
 from minqing.core.audit import audit_record
@@ -339,6 +340,9 @@ def building_move(*, actor, building: Building, grid: Area, request=None) -> Bui
         request=request,
         data={"from": old.name, "to": grid.name},
     )
+    # The liaisons and building heads of these households keep looking after them: they follow the
+    # building to its new grid (and its grid worker) when everything they look after is now there.
+    staff_follow_places(actor=actor, building=building, request=request)
     return building
 
 

@@ -559,15 +559,35 @@ def test_detail_audit_and_key_pages_keep_a_query_budget(client_as, persona, djan
             assert client.get(url).status_code == 200
 
 
-def test_editing_never_silently_drops_what_a_liaison_looks_after(client_as, persona):
-    """liaison1's building moves to grid 2 while liaison1 stays on grid 1: the edit form still shows
-    the 16 dwellings ticked, and saving it as shown names the field instead of losing them."""
+def test_a_liaison_follows_their_building_to_its_new_grid(persona):
+    """Grid boundaries are re-drawn: liaison1's whole building goes to grid 2, and liaison1, who looks
+    after exactly those households, goes with it — to grid 2's worker — with history and audit."""
     from minqing.areas.services import building_move
 
     liaison1, admin1 = persona("liaison1"), persona("admin1")
-    mine = set(liaison1.dwellings.values_list("pk", flat=True))
-    building = Building.objects.get(dwellings=min(mine))
+    building = Building.objects.get(dwellings=liaison1.dwellings.first())
     building_move(actor=admin1, building=building, grid=_area("嘉和社区第2网格"))
+    liaison1.refresh_from_db()
+    assert liaison1.area == _area("嘉和社区第2网格")
+    assert liaison1.history.latest().history_user == admin1
+    entry = AuditEntry.objects.filter(action="user.update", target_id=str(liaison1.pk)).latest("at")
+    assert entry.data["reason"] == "building.move"
+
+
+def test_editing_never_silently_drops_what_a_liaison_looks_after(client_as, persona):
+    """liaison1 also looks after one household of another grid-1 building; their own building moves to
+    grid 2, so their charge is split and they stay on grid 1: the edit form still shows the dwellings
+    ticked, and saving it as shown names the field instead of losing them."""
+    from minqing.areas.services import building_move
+
+    liaison1, admin1 = persona("liaison1"), persona("admin1")
+    building = Building.objects.get(dwellings=liaison1.dwellings.first())
+    other = Building.objects.filter(grid=liaison1.area).exclude(pk=building.pk).first()
+    liaison1.dwellings.add(other.dwellings.first())
+    mine = set(liaison1.dwellings.values_list("pk", flat=True))
+    building_move(actor=admin1, building=building, grid=_area("嘉和社区第2网格"))
+    liaison1.refresh_from_db()
+    assert liaison1.area == _area("嘉和社区第1网格")
 
     client = client_as("admin1")
     page = client.get(f"/accounts/users/{liaison1.pk}/edit/").content.decode()
