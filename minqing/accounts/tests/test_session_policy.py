@@ -40,3 +40,19 @@ def test_a_temporary_password_gets_no_api_token(persona):
     with pytest.raises(AuthenticationFailed) as refused:
         api_token_issue(username="grid1", password="Grid#2026abc")
     assert refused.value.field == "password" and "临时密码" in str(refused.value.message)
+
+
+def test_navigation_marks_the_section_of_the_page(client_as, persona):
+    client = client_as("admin1")
+    building = persona("liaison1").dwellings.first().building
+    for url, section in (
+        ("/", "首页"),
+        ("/areas/", "区域与网格"),
+        (f"/areas/area/{building.grid_id}/", "区域与网格"),
+        ("/areas/estates/", "小区与房屋"),
+        (f"/areas/buildings/{building.pk}/", "小区与房屋"),
+        ("/accounts/users/", "用户管理"),
+    ):
+        html = client.get(url).content.decode()
+        assert f'aria-current="page">{section}</a>' in html, url
+        assert html.count('aria-current="page"') == 1, url
