@@ -175,18 +175,15 @@ def areas_update(request, id: int, payload: AreaUpdateIn):
     area = selectors.access_area(user, id)
     require_manage_places(user)
     given = payload.model_fields_set
-    boundary = area.boundary
-    if "boundary" in given:
-        if payload.boundary is not None and area.level != AreaLevel.GRID:
-            raise ApplicationError(_("只有网格可以设置边界。"), field="boundary")
-        boundary = payload.boundary.model_dump() if payload.boundary else None
+    # The boundary only when sent: the service keeps it otherwise, and refuses one for a non-grid.
+    boundary = {"boundary": payload.boundary.model_dump() if payload.boundary else None} if "boundary" in given else {}
     area = services.area_update(
         actor=user,
         area=area,
         name=payload.name if "name" in given else area.name,
         code=payload.code if "code" in given else area.code,
-        boundary=boundary,
         request=request,
+        **boundary,
     )
     return _detail(user, area)
 

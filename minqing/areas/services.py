@@ -147,8 +147,9 @@ def area_update(*, actor, area: Area, name: str, code: str, boundary=_KEEP, requ
     old = {"name": area.name, "code": area.code}
     area.name = _clean_name(name, "name", 100)
     area.code = _clean_code(code, exclude_pk=area.pk)
-    if boundary is not _KEEP:
-        area.boundary = clean_boundary(boundary) if area.level == AreaLevel.GRID else None
+    # Clearing the (absent) boundary of a non-grid is harmless; setting one is refused.
+    if boundary is not _KEEP and (area.level == AreaLevel.GRID or boundary not in (None, "", {})):
+        area.boundary = _grid_boundary(area, boundary)
     _save(
         area,
         actor=actor,
@@ -160,16 +161,21 @@ def area_update(*, actor, area: Area, name: str, code: str, boundary=_KEEP, requ
     return area
 
 
+def _grid_boundary(area: Area, value) -> dict | None:
+    """Only a grid carries a boundary polygon."""
+    if area.level != AreaLevel.GRID:
+        raise ApplicationError(_("只有网格可以设置边界。"), field="boundary")
+    return clean_boundary(value)
+
+
 @transaction.atomic
 def area_set_boundary(*, actor, area: Area, boundary, request=None) -> Area:
     """Set (or, with an empty value, clear) a grid's boundary polygon."""
     _require_manager(actor)
     area = selectors.access_area(actor, area.pk)
     _require_active(area, "area")
-    if area.level != AreaLevel.GRID:
-        raise ApplicationError(_("只有网格可以设置边界。"), field="boundary")
     had = area.boundary is not None
-    area.boundary = clean_boundary(boundary)
+    area.boundary = _grid_boundary(area, boundary)
     _save(
         area,
         actor=actor,

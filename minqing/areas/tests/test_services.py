@@ -129,6 +129,8 @@ def test_area_set_boundary_validates_and_only_for_grids(persona):
         services.area_set_boundary(actor=admin, area=g1, boundary={"type": "Polygon"})
     with raises("boundary", "只有网格"):
         services.area_set_boundary(actor=admin, area=area(JIAHE), boundary=SQUARE)
+    with raises("boundary", "只有网格"):  # the same rule when a rename carries a boundary (API PATCH)
+        services.area_update(actor=admin, area=area(JIAHE), name="嘉和社区", code=JIAHE, boundary=SQUARE)
     services.area_set_boundary(actor=admin, area=g1, boundary="")
     g1.refresh_from_db()
     assert g1.boundary is None
