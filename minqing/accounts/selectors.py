@@ -57,3 +57,10 @@ def user_change_log(viewer, person: User, *, limit: int = 50) -> list[ChangeLogE
 
     entries, _page = history.change_log(person, visible=visible, per_page=limit)
     return entries
+
+
+def access_integration_key(user, pk) -> ApiToken:
+    token = integration_keys_visible_to(user).filter(pk=pk).first()
+    if token is None:
+        raise NotFound()
+    return token

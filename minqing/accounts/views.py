@@ -317,9 +317,7 @@ def api_key_list(request):
 @capability_required(Capability.ISSUE_API_KEYS)
 @require_POST
 def api_key_revoke(request, pk: int):
-    token = selectors.integration_keys_visible_to(request.user).filter(pk=pk).first()
-    if token is None:
-        raise NotFound()
+    token = selectors.access_integration_key(request.user, pk)
     services.integration_key_revoke(actor=request.user, token=token, request=request)
     messages.success(request, _("接口密钥“%(name)s”已撤销，使用它的系统将无法再访问。") % {"name": token.name})
     return redirect("accounts:api_keys")
