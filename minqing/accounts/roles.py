@@ -22,22 +22,50 @@ class Capability(models.TextChoices):
     MANAGE_USERS = "manage_users", _("管理用户")
     VIEW_AUDIT = "view_audit", _("查询审计日志")
     ISSUE_API_KEYS = "issue_api_keys", _("签发接口密钥")
+    VIEW_RESIDENTS = "view_residents", _("查看居民档案")
+    MANAGE_RESIDENTS = "manage_residents", _("登记和修改居民档案")
+    IMPORT_RESIDENTS = "import_residents", _("导入居民台账")
+    EXPORT_RESIDENTS = "export_residents", _("导出居民名单")
+    REVEAL_PII = "reveal_pii", _("查看完整证件号和电话")
+    VIEW_SENSITIVE = "view_sensitive", _("查看健康和残疾信息")
+    MANAGE_TAGS = "manage_tags", _("管理标签")
 
 
 _ALL_PLACES = {Capability.VIEW_PLACES}
+# A liaison or building head knows their households and who needs care, but holds no full ID numbers
+# and no health details: the least that lets them look after their neighbours (PIPL art. 6).
+_NEIGHBOUR = _ALL_PLACES | {Capability.VIEW_RESIDENTS}
+# Those who register people and call them back: full values on request (audited), health details.
+_CASEWORK = _NEIGHBOUR | {
+    Capability.MANAGE_RESIDENTS,
+    Capability.EXPORT_RESIDENTS,
+    Capability.REVEAL_PII,
+    Capability.VIEW_SENSITIVE,
+}
+# Above the community: read, search, export and reveal, but people are registered by their community.
+_OVERSIGHT = _NEIGHBOUR | {Capability.EXPORT_RESIDENTS, Capability.REVEAL_PII, Capability.VIEW_SENSITIVE}
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.LIAISON: frozenset(_ALL_PLACES),
-    Role.BUILDING_HEAD: frozenset(_ALL_PLACES),
-    Role.GRID_WORKER: frozenset(_ALL_PLACES | {Capability.VIEW_USERS}),
-    Role.COMMUNITY_STAFF: frozenset(_ALL_PLACES | {Capability.VIEW_USERS}),
+    Role.LIAISON: frozenset(_NEIGHBOUR),
+    Role.BUILDING_HEAD: frozenset(_NEIGHBOUR),
+    Role.GRID_WORKER: frozenset(_CASEWORK | {Capability.VIEW_USERS}),
+    Role.COMMUNITY_STAFF: frozenset(_CASEWORK | {Capability.VIEW_USERS, Capability.IMPORT_RESIDENTS}),
     Role.COMMUNITY_ADMIN: frozenset(
-        _ALL_PLACES | {Capability.MANAGE_PLACES, Capability.VIEW_USERS, Capability.MANAGE_USERS, Capability.VIEW_AUDIT}
+        _CASEWORK
+        | {
+            Capability.MANAGE_PLACES,
+            Capability.VIEW_USERS,
+            Capability.MANAGE_USERS,
+            Capability.VIEW_AUDIT,
+            Capability.IMPORT_RESIDENTS,
+            Capability.MANAGE_TAGS,
+        }
     ),
-    Role.SUBDISTRICT_STAFF: frozenset(_ALL_PLACES | {Capability.VIEW_USERS, Capability.VIEW_AUDIT}),
+    Role.SUBDISTRICT_STAFF: frozenset(_OVERSIGHT | {Capability.VIEW_USERS, Capability.VIEW_AUDIT}),
     Role.DEPARTMENT: frozenset({Capability.VIEW_USERS}),
     Role.DISTRICT_STAFF: frozenset(
-        _ALL_PLACES
+        _OVERSIGHT
         | {
+            Capability.MANAGE_TAGS,
             Capability.MANAGE_PLACES,
             Capability.VIEW_USERS,
             Capability.MANAGE_USERS,

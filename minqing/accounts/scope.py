@@ -131,6 +131,39 @@ def estate_q(user, prefix: str = "") -> Q:
     return Q(**{_p(prefix, "community__path__startswith"): s.area_path})
 
 
+def resident_q(user, prefix: str = "") -> Q:
+    """Residents and households follow their dwelling: whoever sees the home sees who lives there
+    (a moved-out or deceased resident stays on the last dwelling, so their record stays with it)."""
+    return dwelling_q(user, _p(prefix, "dwelling"))
+
+
+household_q = resident_q
+
+
+def tag_q(user, prefix: str = "") -> Q:
+    """Care tags: the shipped defaults, and the own tags of every community the user works in (a
+    liaison or grid worker those of their community)."""
+    s = scope_of(user)
+    if s is None or s.area_path is None or s.is_department:
+        return _NOTHING
+    shipped = Q(**{_p(prefix, "community__isnull"): True})
+    if s.by_dwelling or s.by_building or s.role == Role.GRID_WORKER:
+        community_path = "/".join(s.area_path.split("/")[:-2]) + "/"  # the grid's parent
+        return shipped | Q(**{_p(prefix, "community__path"): community_path})
+    return shipped | Q(**{_p(prefix, "community__path__startswith"): s.area_path})
+
+
+def ledger_import_q(user, prefix: str = "") -> Q:
+    """Ledger imports: those of communities in the user's subtree (liaisons, building heads and grid
+    workers never import)."""
+    s = scope_of(user)
+    if s is None or s.area_path is None or s.is_department or s.by_dwelling or s.by_building:
+        return _NOTHING
+    if s.role == Role.GRID_WORKER:
+        return _NOTHING
+    return Q(**{_p(prefix, "community__path__startswith"): s.area_path})
+
+
 def user_q(user, prefix: str = "") -> Q:
     """Accounts: staff see the accounts attached inside their subtree (district staff also the
     departments serving it); a department its own unit; a liaison or building head only itself."""

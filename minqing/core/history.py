@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy
 
+from minqing.core.pii import EncryptedTextField
+
 
 @dataclass(frozen=True)
 class FieldChange:
@@ -152,6 +154,9 @@ def _value(field, value, other, names: dict, side: str) -> str:
         return "—"
     if field.many_to_one:
         return names.get(field.related_model, {}).get(value, gettext("（不在管辖范围内）"))
+    if isinstance(field, EncryptedTextField):
+        # A change log never shows personal information in clear; a reveal is its own audited step.
+        return field.masked(value)
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(field, JSONField):

@@ -104,6 +104,20 @@ class EncryptedTextField(models.TextField):
 
     description = "Text encrypted at rest with the PII keys"
 
+    def __init__(self, *args, mask: str = "", **kwargs):
+        # How the value is shown where nobody revealed it (history lines, lists): a MASKERS key.
+        self.mask = mask
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if self.mask:
+            kwargs["mask"] = self.mask
+        return name, path, args, kwargs
+
+    def masked(self, value: str | None) -> str:
+        return MASKERS.get(self.mask, mask_unknown)(value)
+
     def from_db_value(self, value, expression, connection):
         if value is None or value == "":
             return value
@@ -215,6 +229,22 @@ def mask_phone(value: str | None) -> str:
         area, local = landline.groups()
         return f"{area}-{mask_middle(local, keep_start=0, keep_end=4)}"
     return mask_middle(value, keep_start=3, keep_end=2)
+
+
+def mask_unknown(value: str | None) -> str:
+    """A value whose kind is not known is hidden whole: no guess at what is safe to show."""
+    return MASK * 6 if value else ""
+
+
+def mask_any_document(value: str | None) -> str:
+    """A column holding ID numbers and other documents alike: 18 characters (citizen ID, the HMT
+    residence permit, the 2023 permanent-residence card) as an ID number, anything else as a document."""
+    if value and len(value) == 18:
+        return mask_id_number(value)
+    return mask_document_number(value)
+
+
+MASKERS = {"id_number": mask_id_number, "document": mask_any_document, "phone": mask_phone}
 
 
 # Key rotation -----------------------------------------------------------------------------------
