@@ -118,6 +118,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
+if env_str("MINQING_TEST_DB_NAME", ""):
+    # Two test runs on one PostgreSQL server (two checkouts, CI beside a developer) each need their
+    # own test database; the default test_<name> would be dropped under the other run.
+    DATABASES["default"]["TEST"] = {"NAME": env_str("MINQING_TEST_DB_NAME", "")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 _redis_url = env_str("REDIS_URL", "")

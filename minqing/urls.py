@@ -8,6 +8,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("minqing.accounts.urls")),
     path("areas/", include("minqing.areas.urls")),
+    path("residents/", include("minqing.registry.urls")),
+    path("imports/", include("minqing.registry.urls_import")),
     path("", include("minqing.dashboard.urls")),
 ]
 

@@ -1,0 +1,4 @@
+"""Residents, households and tags (pages)."""
+
+app_name = "registry"
+urlpatterns = []

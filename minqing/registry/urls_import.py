@@ -1,0 +1,4 @@
+"""Ledger imports (pages)."""
+
+app_name = "ledger"
+urlpatterns = []
