@@ -56,6 +56,9 @@ class ApiClient:
     def patch(self, path: str, body, token: str | None = None) -> Reply:
         return self.request("PATCH", path, token=token, json_body=body)
 
+    def put(self, path: str, body, token: str | None = None) -> Reply:
+        return self.request("PUT", path, token=token, json_body=body)
+
     def sign_in(self, username: str, password: str = DEMO_PASSWORD, otp: str | None = None) -> Reply:
         body = {"username": username, "password": password}
         if otp is not None:
