@@ -6,8 +6,13 @@ from dataclasses import dataclass, field
 
 from minqing.accounts.models import Department, User
 from minqing.areas.models import Area, Building, Dwelling, Estate, Unit
+from minqing.registry.models import Household, LedgerImport, Resident, Tag
 
 STAFF_ROLES = {"grid_worker", "community_staff", "community_admin", "subdistrict_staff", "district_staff"}
+# DESIGN: liaisons and building heads know who needs care but hold no health details (sensitive tags);
+# ledgers are imported by the community's own staff.
+NO_SENSITIVE_ROLES = {"liaison", "building_head"}
+IMPORT_ROLES = {"community_staff", "community_admin"}
 
 
 @dataclass
@@ -19,6 +24,10 @@ class Expected:
     dwellings: set[int] = field(default_factory=set)
     users: set[int] = field(default_factory=set)
     departments: set[int] = field(default_factory=set)
+    residents: set[int] = field(default_factory=set)
+    households: set[int] = field(default_factory=set)
+    tags: set[int] = field(default_factory=set)
+    ledger_imports: set[int] = field(default_factory=set)
 
 
 def expected_for(user: User) -> Expected:
@@ -62,6 +71,7 @@ def expected_for(user: User) -> Expected:
         result.areas = {grid_of[b] for b in result.buildings}
         result.estates = {estate_of[b] for b in result.buildings}
         result.users = {user.pk}
+        _registry(user, result, communities={areas[user.area_id].parent_id})
         return result
 
     assert role in STAFF_ROLES, role
@@ -82,4 +92,30 @@ def expected_for(user: User) -> Expected:
         result.departments = {
             d.pk for d in Department.objects.all() if d.area_id in ancestors or under(d.area_id, root)
         }
+    if role == "grid_worker":
+        communities = {areas[root].parent_id}
+    else:
+        communities = {a for a in areas if areas[a].level == "community" and under(a, root)}
+    _registry(user, result, communities=communities)
     return result
+
+
+def _registry(user: User, result: Expected, *, communities: set[int]) -> None:
+    """Residents and households follow their dwelling (where they live, or last lived); care tags are
+    the shipped ones and those of the communities one works in; ledger imports those of communities
+    in one's subtree, for the roles that import."""
+    # Plain columns only: the identifiers are not needed and would be decrypted for nothing.
+    result.residents = {
+        pk for pk, home in Resident.objects.values_list("pk", "dwelling_id") if home in result.dwellings
+    }
+    result.households = {
+        pk for pk, home in Household.objects.values_list("pk", "dwelling_id") if home in result.dwellings
+    }
+    result.tags = {
+        t.pk
+        for t in Tag.objects.all()
+        if (t.community_id is None or t.community_id in communities)
+        and not (t.sensitive and user.role in NO_SENSITIVE_ROLES)
+    }
+    if user.role in IMPORT_ROLES:
+        result.ledger_imports = {i.pk for i in LedgerImport.objects.all() if i.community_id in communities}

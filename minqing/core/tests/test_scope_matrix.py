@@ -8,6 +8,9 @@ from conftest import PERSONAS
 from minqing.accounts import selectors as account_selectors
 from minqing.areas import selectors as area_selectors
 from minqing.core.tests.scope_oracle import expected_for
+from minqing.registry import selectors as registry_selectors
+from minqing.registry import services as registry_services
+from minqing.registry.models import LedgerImport
 
 SELECTORS = {
     "areas": lambda u: area_selectors.areas_visible_to(u, include_retired=True),
@@ -20,6 +23,14 @@ SELECTORS = {
 }
 
 
+REGISTRY_SELECTORS = {
+    "residents": registry_selectors.residents_visible_to,
+    "households": registry_selectors.households_visible_to,
+    "tags": lambda u: registry_selectors.tags_visible_to(u, include_retired=True),
+    "ledger_imports": registry_selectors.ledger_imports_visible_to,
+}
+
+
 @pytest.mark.parametrize("username", PERSONAS)
 @pytest.mark.parametrize("entity", list(SELECTORS))
 def test_selector_returns_exactly_the_scope(persona, username, entity):
@@ -27,6 +38,61 @@ def test_selector_returns_exactly_the_scope(persona, username, entity):
     rows = list(SELECTORS[entity](user).values_list("pk", flat=True))
     assert len(rows) == len(set(rows)), "a row listed twice"
     assert set(rows) == getattr(expected_for(user), entity)
+
+
+@pytest.fixture
+def registry_data(persona):
+    """Residents on both sides of every persona's boundary (a liaison's dwelling and the one next door,
+    another community's, a building head's building; one moved out, whose record stays on the dwelling),
+    communities' own tags (one sensitive, one retired) and ledger imports of two communities — added to
+    whatever the demo holds, inside the test's transaction."""
+    from minqing.accounts.models import User
+    from minqing.areas.models import Dwelling
+
+    def register(dwelling, name):
+        actor = User.objects.get(role="grid_worker", area=dwelling.building.grid)
+        return registry_services.resident_create(actor=actor, data={"name": name}, dwelling=dwelling)
+
+    liaison1, grid1, grid2, bhead1 = (persona(u) for u in ("liaison1", "grid1", "grid2", "bhead1"))
+    register(liaison1.dwellings.order_by("pk").first(), "范一")
+    next_door = Dwelling.objects.filter(building__grid=grid1.area).exclude(pk__in=liaison1.dwellings.values("pk"))
+    register(next_door.order_by("pk").first(), "范二")
+    register(persona("liaison2").dwellings.order_by("pk").first(), "范三")
+    register(Dwelling.objects.filter(building__in=bhead1.buildings.all()).order_by("pk").first(), "范四")
+    gone = register(Dwelling.objects.filter(building__grid=grid2.area).order_by("pk").first(), "范五")
+    registry_services.resident_move_out(actor=grid2, resident=gone, occurred_on="2026-11-01", destination="北京")
+    admin1, district1 = persona("admin1"), persona("district1")
+    jiahe, hengda, xingan = grid1.area.parent, grid2.area.parent, bhead1.area.parent
+    registry_services.tag_create(actor=admin1, community=jiahe, name="嘉和志愿者")
+    registry_services.tag_create(actor=admin1, community=jiahe, name="嘉和重点关注", sensitive=True)
+    registry_services.tag_create(actor=district1, community=hengda, name="恒大志愿者")
+    old = registry_services.tag_create(actor=district1, community=xingan, name="兴安旧标签")
+    registry_services.tag_retire(actor=district1, tag=old)
+    for community in (jiahe, hengda):
+        LedgerImport.objects.create(
+            community=community, created_by=district1, file="imports/t.xlsx", file_name=f"{community.name}.xlsx"
+        )
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+@pytest.mark.parametrize("entity", list(REGISTRY_SELECTORS))
+def test_registry_selector_returns_exactly_the_scope(registry_data, persona, username, entity):
+    user = persona(username)
+    rows = list(REGISTRY_SELECTORS[entity](user).values_list("pk", flat=True))
+    assert len(rows) == len(set(rows)), "a row listed twice"
+    assert set(rows) == getattr(expected_for(user), entity)
+
+
+def test_the_registry_matrix_is_not_trivial(registry_data, persona):
+    """Each registry set is non-empty for someone and differs between personas, so the matrix can fail."""
+    seen = {u: expected_for(persona(u)) for u in ("grid1", "liaison1", "bhead1", "staff1", "street1", "grid2")}
+    assert seen["liaison1"].residents and seen["liaison1"].residents < seen["grid1"].residents
+    assert seen["bhead1"].residents and seen["bhead1"].residents.isdisjoint(seen["grid1"].residents)
+    assert seen["grid1"].residents.isdisjoint(seen["grid2"].residents) and seen["grid2"].residents
+    assert seen["grid1"].households and seen["grid1"].households.isdisjoint(seen["grid2"].households)
+    assert seen["liaison1"].tags < seen["grid1"].tags  # the sensitive ones are left out
+    assert seen["grid1"].tags != seen["grid2"].tags
+    assert seen["staff1"].ledger_imports and not seen["grid1"].ledger_imports and not seen["street1"].ledger_imports
 
 
 def test_the_demo_personas_see_what_the_issue_describes(persona):
@@ -44,5 +110,5 @@ def test_the_demo_personas_see_what_the_issue_describes(persona):
 def test_inactive_user_sees_nothing(persona):
     user = persona("staff1")
     user.is_active = False
-    for entity, selector in SELECTORS.items():
+    for entity, selector in {**SELECTORS, **REGISTRY_SELECTORS}.items():
         assert not selector(user).exists(), entity
