@@ -103,6 +103,7 @@ ORACLE_CODE = """
 from minqing.accounts.models import Department, User
 from minqing.areas.models import Area, Building, Dwelling, Estate, Unit
 from minqing.core.tests.scope_oracle import expected_for
+from minqing.registry.models import Household, Resident, Tag
 
 result = {"all": {
     "areas": sorted(Area.objects.values_list("pk", flat=True)),
@@ -112,6 +113,9 @@ result = {"all": {
     "dwellings": sorted(Dwelling.objects.values_list("pk", flat=True)),
     "users": sorted(User.objects.filter(is_superuser=False).values_list("pk", flat=True)),
     "departments": sorted(Department.objects.values_list("pk", flat=True)),
+    "residents": sorted(Resident.objects.values_list("pk", flat=True)),
+    "households": sorted(Household.objects.values_list("pk", flat=True)),
+    "tags": sorted(Tag.objects.values_list("pk", flat=True)),
 }, "personas": {}}
 for username in USERNAMES:
     expected = expected_for(User.objects.get(username=username))

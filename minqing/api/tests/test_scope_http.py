@@ -4,7 +4,7 @@ scope answers the same 404 body as an id that does not exist."""
 
 import pytest
 
-from minqing.api.tests.support import scope_oracle
+from minqing.api.tests.support import scope_oracle, shell_json
 
 # One persona per role (grid workers of two communities), as in the page matrix.
 PERSONAS = ["grid1", "liaison1", "bhead1", "staff1", "admin1", "street1", "dept1", "district1", "grid2"]
@@ -17,6 +17,9 @@ LISTS = {
     "/api/v1/dwellings?include_retired=true": "dwellings",
     "/api/v1/users": "users",
     "/api/v1/departments": "departments",
+    "/api/v1/residents?status=all": "residents",
+    "/api/v1/households?include_dissolved=true": "households",
+    "/api/v1/tags?include_retired=true": "tags",
 }
 DETAILS = {
     "areas": "/api/v1/areas/{}",
@@ -25,17 +28,52 @@ DETAILS = {
     "units": "/api/v1/units/{}",
     "dwellings": "/api/v1/dwellings/{}",
     "users": "/api/v1/users/{}",
+    "residents": "/api/v1/residents/{}",
+    "households": "/api/v1/households/{}",
 }
 MISSING_ID = 987654321
 # Roles without the page's capability get 403 on the whole endpoint, as on the pages: a department
-# has no business with places, a liaison none with the users list.
+# has no business with places or residents, a liaison none with the users list.
 PLACES = ("areas", "estates", "buildings", "units", "dwellings")
-FORBIDDEN = {("dept1", entity) for entity in PLACES} | {("liaison1", "users"), ("bhead1", "users")}
+REGISTRY = ("residents", "households", "tags")
+FORBIDDEN = {("dept1", entity) for entity in PLACES + REGISTRY} | {("liaison1", "users"), ("bhead1", "users")}
 FORBIDDEN_BODY = {"code": "forbidden", "message": "当前角色无权执行此操作", "field": None}
+
+
+# A resident wherever neither the demo nor another test put one (a liaison's dwelling and the one next
+# door, a building head's building, another community's; one moved out), and a community tag on each
+# side of a boundary.
+SEED = """
+from minqing.accounts.models import User
+from minqing.areas.models import Dwelling
+from minqing.registry import services
+from minqing.registry.models import Resident, Tag
+
+liaison1, grid1, grid2, bhead1 = (User.objects.get(username=u) for u in ("liaison1", "grid1", "grid2", "bhead1"))
+homes = [
+    liaison1.dwellings.order_by("pk").first(),
+    Dwelling.objects.filter(building__grid=grid1.area).exclude(pk__in=liaison1.dwellings.values("pk")).first(),
+    Dwelling.objects.filter(building__in=bhead1.buildings.all()).order_by("pk").first(),
+    Dwelling.objects.filter(building__grid=grid2.area).order_by("pk").first(),
+]
+for n, home in enumerate(homes):
+    if not Resident.objects.filter(dwelling=home).exists():
+        actor = User.objects.get(role="grid_worker", area=home.building.grid)
+        person = services.resident_create(actor=actor, data={"name": f"范{n}"}, dwelling=home)
+        if n == 3:  # a former resident stays on the dwelling they left
+            services.resident_move_out(actor=actor, resident=person, occurred_on="2026-11-01", destination="北京")
+district1 = User.objects.get(username="district1")
+for username, name in (("grid1", "矩阵嘉和标签"), ("grid2", "矩阵恒大标签")):
+    community = User.objects.get(username=username).area.parent
+    if not Tag.objects.filter(community=community, name=name).exists():
+        services.tag_create(actor=district1, community=community, name=name)
+emit(Resident.objects.count())
+"""
 
 
 @pytest.fixture(scope="module")
 def oracle(live_app):
+    shell_json(live_app, SEED)
     return scope_oracle(live_app, PERSONAS)
 
 
@@ -60,6 +98,10 @@ def test_the_matrix_is_not_trivial(oracle):
     assert seen["dept1"]["dwellings"] == [] and seen["dept1"]["areas"]
     assert set(seen["grid1"]["dwellings"]).isdisjoint(seen["grid2"]["dwellings"])
     assert len(seen["district1"]["dwellings"]) > 500  # paging is exercised
+    assert seen["liaison1"]["residents"] and set(seen["liaison1"]["residents"]) < set(seen["grid1"]["residents"])
+    assert seen["bhead1"]["residents"] and set(seen["grid1"]["residents"]).isdisjoint(seen["grid2"]["residents"])
+    assert seen["grid2"]["households"] and set(seen["grid1"]["households"]).isdisjoint(seen["grid2"]["households"])
+    assert set(seen["liaison1"]["tags"]) < set(seen["grid1"]["tags"]) != set(seen["grid2"]["tags"])
 
 
 @pytest.mark.parametrize("username", PERSONAS)
