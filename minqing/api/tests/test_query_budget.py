@@ -50,3 +50,36 @@ def test_area_detail_query_budget(bearer, django_assert_max_num_queries):
         response = Client().get(f"/api/v1/areas/{grid['id']}", **headers)
     assert response.status_code == 200
     assert len(response.json()["ancestors"]) == 3
+
+
+@pytest.fixture
+def some_residents(persona):
+    """A few residents on different dwellings and households, one with hand-set tags."""
+    from minqing.areas.models import Dwelling
+    from minqing.registry import services
+    from minqing.registry.models import Tag
+
+    grid1 = persona("grid1")
+    homes = Dwelling.objects.filter(building__grid=grid1.area).order_by("pk")[:6]
+    people = [
+        services.resident_create(actor=grid1, data={"name": f"查{n}", "birth_date": "1940-01-01"}, dwelling=home)
+        for n, home in enumerate(homes)
+    ]
+    services.resident_set_tags(
+        actor=grid1, resident=people[0], tags=[{"tag": Tag.objects.get(name="残疾", community=None).pk, "grade": 1}]
+    )
+    return people
+
+
+# token, last-used stamp, count, one page, and the tags of the whole page (hand-set links, age tags and
+# their community thresholds): none of it per resident.
+REGISTRY_BUDGET = {"/api/v1/residents": 7, "/api/v1/households": 4, "/api/v1/tags": 4}
+
+
+@pytest.mark.parametrize("path", list(REGISTRY_BUDGET))
+def test_registry_list_query_budget(bearer, django_assert_max_num_queries, some_residents, path):
+    headers = bearer("district1")
+    with django_assert_max_num_queries(REGISTRY_BUDGET[path]):
+        response = Client().get(f"{path}?limit=500", **headers)
+    assert response.status_code == 200
+    assert len(response.json()["items"]) >= 6
