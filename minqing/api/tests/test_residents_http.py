@@ -378,3 +378,40 @@ def test_community_tags(api, people):
     assert (no_name.status, no_name.json()["field"]) == (422, "name")
     assert tag["id"] in [t["id"] for t in api.all_items("/api/v1/tags", api.token("grid1"))]
     assert tag["id"] not in [t["id"] for t in api.all_items("/api/v1/tags", api.token("grid2"))]
+
+
+def test_an_integration_key_acts_with_its_role_and_area(api, live_app, people, clear_values):
+    """The 12345 hotline's key, as a subdistrict's staff: its subdistrict's residents, masked; a reveal
+    is audited under the key's service account."""
+    issued = shell_json(
+        live_app,
+        """
+        from minqing.accounts.models import User
+        from minqing.accounts.services import integration_key_issue
+        from minqing.areas.models import Area
+        token, key = integration_key_issue(
+            actor=User.objects.get(username="district1"), name="12345 热线",
+            role="subdistrict_staff", area=Area.objects.get(code="150603001"),
+        )
+        emit({"key": key, "username": token.user.username})
+        """,
+    )
+    key, old, other = issued["key"], people["old"], people["other"]
+    found = api.get(f"/api/v1/residents?phone={old['phone']}", key)
+    assert [r["id"] for r in found.json()["items"]] == [old["id"]]
+    assert api.get(f"/api/v1/residents?phone={other['phone']}", key).json()["count"] == 0
+    assert api.get(f"/api/v1/residents/{other['id']}", key).status == 404
+    assert_masked(found, clear_values)
+    assert_masked(api.get(f"/api/v1/residents/{old['id']}", key), clear_values)
+    assert api.post("/api/v1/residents", {"name": "王芳", "dwelling": people["inside"]}, key).status == 403
+    revealed = api.post(f"/api/v1/residents/{old['id']}/reveal", {"field": "phone", "reason": "12345 工单回访"}, key)
+    assert revealed.json()["value"] == old["phone"]
+    audited = shell_json(
+        live_app,
+        """
+        from minqing.core.models import AuditEntry
+        e = AuditEntry.objects.filter(action="resident.reveal").latest("pk")
+        emit([e.actor_name, e.target_id, e.data["reason"]])
+        """,
+    )
+    assert audited == [issued["username"], str(old["id"]), "12345 工单回访"]
