@@ -26,6 +26,20 @@ OPERATIONS = {
     "users_list",
     "users_get",
     "departments_list",
+    "residents_list",
+    "residents_get",
+    "residents_create",
+    "residents_update",
+    "residents_move_out",
+    "residents_decease",
+    "residents_change_dwelling",
+    "residents_return",
+    "residents_set_tags",
+    "residents_reveal",
+    "households_list",
+    "households_get",
+    "tags_list",
+    "tags_create",
 }
 
 
@@ -70,7 +84,15 @@ def test_me_for_each_kind_of_account(api):
         "department": None,
         "is_active": True,
         "is_service": False,
-        "capabilities": ["view_places", "view_users"],
+        "capabilities": [
+            "export_residents",
+            "manage_residents",
+            "reveal_pii",
+            "view_places",
+            "view_residents",
+            "view_sensitive",
+            "view_users",
+        ],
     }
     dept1 = api.get("/api/v1/me", api.token("dept1")).json()
     assert (dept1["role"], dept1["area"], dept1["department"]["name"]) == ("department", None, "民安供电公司")
