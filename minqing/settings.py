@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "minqing.areas",
     "minqing.accounts",
     "minqing.registry",
+    "minqing.workdays",
     "minqing.api",
     "minqing.dashboard",
 ]
