@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "minqing.accounts",
     "minqing.registry",
     "minqing.workdays",
+    "minqing.tickets",
     "minqing.api",
     "minqing.dashboard",
 ]
