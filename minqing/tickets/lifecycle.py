@@ -158,3 +158,35 @@ def mermaid() -> str:
     for final in sorted(FINAL_STATES):
         lines.append(f"    {final} --> [*]")
     return "\n".join(lines)
+
+
+def docs() -> str:
+    """docs/tickets-lifecycle.md, rendered from the table (a test keeps the file in step)."""
+    role_names = {str(r): str(r.label) for r in Role} | {RESIDENT: "居民（门户）", SYSTEM: "系统"}
+    out = [
+        "# The demand lifecycle (诉求流转)",
+        "",
+        "Rendered from `minqing/tickets/lifecycle.py` (`ACTIONS`), the one table that every page, API call",
+        "and sweep asks before a step. `minqing/tickets/tests/test_lifecycle.py` fails when this file and",
+        "the table differ; regenerate with",
+        '`DJANGO_SETTINGS_MODULE=minqing.settings .venv/bin/python -c "import django; django.setup(); '
+        "from minqing.tickets.lifecycle import docs; open('docs/tickets-lifecycle.md', 'w').write(docs())\"`.",
+        "",
+        "```mermaid",
+        mermaid(),
+        "```",
+        "",
+        "| step | code | from | to | who | note required | shown to the resident |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for a in ACTIONS.values():
+        target = (
+            "(unchanged)" if a.target is None else ("(state before suspension)" if a.target == PREVIOUS else a.target)
+        )
+        who = "、".join(role_names.get(r, r) for r in sorted(a.actors))
+        out.append(
+            f"| {a.label} | `{a.code}` | {', '.join(sorted(a.sources))} | {target} | {who} | "
+            f"{'yes' if a.needs_note else 'no'} | {'yes' if a.public else 'no'} |"
+        )
+    out += ["", "States: " + ", ".join(f"`{s.value}` {s.label}" for s in Status) + "."]
+    return "\n".join(out) + "\n"

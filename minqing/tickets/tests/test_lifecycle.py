@@ -184,3 +184,10 @@ def test_a_department_sees_only_what_was_sent_to_it(persona):
     assert not tickets_visible_to(persona("dept2")).filter(pk=ticket.pk).exists()
     other = Dwelling.objects.exclude(pk__in=persona("liaison1").dwellings.values("pk")).first()
     assert other is not None and Department.objects.exists()
+
+
+def test_the_documented_lifecycle_is_the_table():
+    from django.conf import settings
+
+    written = (settings.BASE_DIR / "docs" / "tickets-lifecycle.md").read_text(encoding="utf-8")
+    assert written == lifecycle.docs(), "docs/tickets-lifecycle.md is stale: regenerate it (command in the file)"
