@@ -105,6 +105,12 @@ def test_the_demo_personas_see_what_the_issue_describes(persona):
     assert expected_for(persona("dept1")).dwellings == set()
     district = expected_for(persona("district1"))
     assert len(district.areas) == 1 + 2 + 4 + (3 + 6 + 15 + 5)
+    # The demo residents alone put people on both sides of every boundary.
+    liaison1, grid1, grid2, bhead1 = (expected_for(persona(u)) for u in ("liaison1", "grid1", "grid2", "bhead1"))
+    assert liaison1.residents and liaison1.residents < grid1.residents
+    assert grid2.residents and bhead1.residents and grid1.residents.isdisjoint(grid2.residents | bhead1.residents)
+    assert liaison1.households < grid1.households and len(district.residents) > len(grid1.residents)
+    assert liaison1.tags < grid1.tags != grid2.tags  # sensitive tags; 嘉和's own tag
 
 
 def test_inactive_user_sees_nothing(persona):
