@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from minqing.accounts.models import Department, User
 from minqing.areas.models import Area, Building, Dwelling, Estate, Unit
+from minqing.registry.models import Household, Resident
 
 STAFF_ROLES = {"grid_worker", "community_staff", "community_admin", "subdistrict_staff", "district_staff"}
 
@@ -19,6 +20,15 @@ class Expected:
     dwellings: set[int] = field(default_factory=set)
     users: set[int] = field(default_factory=set)
     departments: set[int] = field(default_factory=set)
+    # People follow their home: whoever sees a dwelling sees who lives (or last lived) there.
+    residents: set[int] = field(default_factory=set)
+    households: set[int] = field(default_factory=set)
+
+
+def _people_of(result: Expected) -> Expected:
+    result.residents = {r.pk for r in Resident.objects.all() if r.dwelling_id in result.dwellings}
+    result.households = {h.pk for h in Household.objects.all() if h.dwelling_id in result.dwellings}
+    return result
 
 
 def expected_for(user: User) -> Expected:
@@ -62,7 +72,7 @@ def expected_for(user: User) -> Expected:
         result.areas = {grid_of[b] for b in result.buildings}
         result.estates = {estate_of[b] for b in result.buildings}
         result.users = {user.pk}
-        return result
+        return _people_of(result)
 
     assert role in STAFF_ROLES, role
     root = user.area_id
@@ -82,4 +92,4 @@ def expected_for(user: User) -> Expected:
         result.departments = {
             d.pk for d in Department.objects.all() if d.area_id in ancestors or under(d.area_id, root)
         }
-    return result
+    return _people_of(result)
