@@ -24,6 +24,7 @@ from minqing.registry.models import (
     EventKind,
     Household,
     LedgerImport,
+    Relation,
     Resident,
     ResidentEvent,
     ResidentStatus,
@@ -297,7 +298,10 @@ _PLACE = "dwelling__building__grid__parent", "dwelling__building__estate", "dwel
 def household_page(viewer, pk) -> HouseholdPage:
     """Everything the doorstep page shows, in a fixed number of queries whatever the household's size."""
     household = _access(households_visible_to(viewer).select_related(*_PLACE), pk)
-    everyone = list(household.members.select_related(*_PLACE).order_by("status", "relation", "birth_date", "pk"))
+    everyone = list(household.members.select_related(*_PLACE).order_by("birth_date", "pk"))
+    # The head first, then in the ledger's order of relations (not the codes' alphabetical order).
+    rank = {value: i for i, value in enumerate(Relation.values)}
+    everyone.sort(key=lambda p: rank.get(p.relation, len(rank)))
     for person in everyone:
         person.household = household
     attach_tags(viewer, everyone)

@@ -133,6 +133,11 @@ def resident_list(request):
         "form": form,
         "page": page,
         "searched": bool(request.GET),
+        # The extra filters stay folded on a phone unless one of them is in use.
+        "filtered": any(
+            request.GET.get(key) for key in ("tag", "grid", "estate", "building", "age_min", "age_max", "registration_type")
+        )
+        or request.GET.get("status", "active") != "active",
         "can_manage": has_capability(user, Capability.MANAGE_RESIDENTS),
         "can_export": can_export,
         "export_form": ExportForm() if can_export else None,
@@ -176,6 +181,7 @@ def resident_export(request):
         "form": search,
         "page": None,
         "searched": True,
+        "filtered": True,
         "can_manage": has_capability(user, Capability.MANAGE_RESIDENTS),
         "can_export": True,
         "export_form": export,
