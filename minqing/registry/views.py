@@ -46,6 +46,7 @@ from minqing.registry.forms import (
 from minqing.registry.models import ResidentStatus
 
 PER_PAGE = 30
+_EXTRA_FILTERS = ("tag", "grid", "estate", "building", "age_min", "age_max", "registration_type")
 _PLACE = ("dwelling__building__estate", "dwelling__building__grid", "dwelling__unit")
 
 
@@ -134,9 +135,7 @@ def resident_list(request):
         "page": page,
         "searched": bool(request.GET),
         # The extra filters stay folded on a phone unless one of them is in use.
-        "filtered": any(
-            request.GET.get(key) for key in ("tag", "grid", "estate", "building", "age_min", "age_max", "registration_type")
-        )
+        "filtered": any(request.GET.get(key) for key in _EXTRA_FILTERS)
         or request.GET.get("status", "active") != "active",
         "can_manage": has_capability(user, Capability.MANAGE_RESIDENTS),
         "can_export": can_export,

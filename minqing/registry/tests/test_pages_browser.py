@@ -5,8 +5,12 @@ import re
 
 import pytest
 
-from minqing.core.tests.test_browser import CHROMIUM_ARGS, DEMO_PASSWORD, PHONE, SCREENSHOTS  # noqa: F401
-from minqing.core.tests.test_browser import chromium  # noqa: F401  (the shared browser fixture)
+from minqing.core.tests.test_browser import (
+    DEMO_PASSWORD,
+    PHONE,
+    SCREENSHOTS,
+    chromium,  # noqa: F401  (the shared browser fixture)
+)
 
 pytestmark = pytest.mark.browser
 
@@ -16,8 +20,12 @@ from minqing.accounts.models import User
 from minqing.registry import services
 grid1 = User.objects.get(username="grid1")
 dwelling = User.objects.get(username="liaison1").dwellings.order_by("pk").first()
-head = services.resident_create(actor=grid1, data={"name": "祝建国", "id_number": "%(head)s", "phone": "13812345678"}, dwelling=dwelling)
-services.resident_create(actor=grid1, data={"name": "祝小红", "id_number": "%(child)s", "relation": "女"}, household=head.household)
+head = services.resident_create(
+    actor=grid1, data={"name": "祝建国", "id_number": "%(head)s", "phone": "13812345678"}, dwelling=dwelling
+)
+services.resident_create(
+    actor=grid1, data={"name": "祝小红", "id_number": "%(child)s", "relation": "女"}, household=head.household
+)
 print(head.household_id)
 """
 # Test data removed afterwards: the live server is shared by the session's browser tests.
