@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "minqing.areas",
     "minqing.accounts",
     "minqing.registry",
+    "minqing.workdays",
+    "minqing.tickets",
     "minqing.api",
     "minqing.dashboard",
 ]

@@ -29,6 +29,7 @@ class Capability(models.TextChoices):
     REVEAL_PII = "reveal_pii", _("查看完整证件号和电话")
     VIEW_SENSITIVE = "view_sensitive", _("查看健康和残疾信息")
     MANAGE_TAGS = "manage_tags", _("管理标签")
+    MANAGE_CALENDAR = "manage_calendar", _("维护节假日安排")
 
 
 _ALL_PLACES = {Capability.VIEW_PLACES}
@@ -66,6 +67,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         _OVERSIGHT
         | {
             Capability.MANAGE_TAGS,
+            Capability.MANAGE_CALENDAR,
             Capability.MANAGE_PLACES,
             Capability.VIEW_USERS,
             Capability.MANAGE_USERS,

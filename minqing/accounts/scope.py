@@ -164,6 +164,35 @@ def ledger_import_q(user, prefix: str = "") -> Q:
     return Q(**{_p(prefix, "community__path__startswith"): s.area_path})
 
 
+def ticket_q(user, prefix: str = "") -> Q:
+    """Demands: staff and grid workers those of their subtree; a department those dispatched or
+    whistled to its unit; a liaison or building head those about their places or reported by them."""
+    s = scope_of(user)
+    if s is None:
+        return _NOTHING
+    if s.is_department:
+        if s.department_id is None:
+            return _NOTHING
+        from minqing.tickets.models import Whistle  # tickets builds on accounts, not the other way
+
+        # A subquery, not a join: a demand whistled to the unit and also dispatched to it is one row.
+        return Q(**{_p(prefix, "department_id"): s.department_id}) | Q(
+            **{_p(prefix, "pk__in"): Whistle.objects.filter(department_id=s.department_id).values("ticket_id")}
+        )
+    if s.area_path is None:
+        return _NOTHING
+    own = Q(**{_p(prefix, "created_by_id"): s.user_id})
+    if s.by_dwelling:
+        return own | Q(**{_p(prefix, "dwelling_id__in"): s.dwelling_ids})
+    if s.by_building:
+        return (
+            own
+            | Q(**{_p(prefix, "building_id__in"): s.building_ids})
+            | Q(**{_p(prefix, "dwelling__building_id__in"): s.building_ids})
+        )
+    return Q(**{_p(prefix, "area_path__startswith"): s.area_path})
+
+
 def user_q(user, prefix: str = "") -> Q:
     """Accounts: staff see the accounts attached inside their subtree (district staff also the
     departments serving it); a department its own unit; a liaison or building head only itself."""

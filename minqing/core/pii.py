@@ -28,6 +28,11 @@ from django.db import connections, models, router, transaction
 from django.db.models.functions import Cast
 from django.db.models.lookups import Exact, IsNull
 
+
+class PiiSerializationError(Exception):
+    """Raised rather than writing personal information in clear into a serialised dump."""
+
+
 # Encryption -------------------------------------------------------------------------------------
 
 
@@ -135,6 +140,13 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return encrypt(value)
+
+    def value_to_string(self, obj):
+        # Django's serialisers (dumpdata) would write the decrypted value into a plain file.
+        raise PiiSerializationError(
+            f"{_field_label(self)} holds personal information: dumpdata would write it in clear. Back up the "
+            "database itself (pg_dump, or a copy of the SQLite file): values stay encrypted there."
+        )
 
     def get_lookup(self, lookup_name):
         if lookup_name == "isnull":

@@ -4,6 +4,7 @@ from django.db import transaction
 from minqing.accounts import demo as accounts_demo
 from minqing.areas import demo as areas_demo
 from minqing.areas.models import Area
+from minqing.registry import demo as registry_demo
 
 
 class Command(BaseCommand):
@@ -16,7 +17,12 @@ class Command(BaseCommand):
         with transaction.atomic():
             nodes = areas_demo.build()
             users = accounts_demo.build(nodes)
+            counts = registry_demo.build(nodes, users)
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self.stdout.write(
+            f"Demo residents: {counts['residents']} ({counts['active']} living here) "
+            f"in {counts['households']} households, {counts['tags']} care tags."
+        )
         self.stdout.write(f"Demo accounts (password {accounts_demo.DEMO_PASSWORD}, demo only):")
         for name in ("grid1", "liaison1", "staff1", "admin1", "street1", "dept1", "district1"):
             user = users[name]

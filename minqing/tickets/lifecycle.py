@@ -1,0 +1,192 @@
+"""The one state machine of a demand (诉求): which step may follow which, and who may take it.
+
+Every page, API call and background sweep asks `check()` before a step; the services then write the
+new state and one event. The table below is the whole lifecycle; docs/tickets-lifecycle.md draws it
+(a test keeps the drawing and the table the same)."""
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from minqing.accounts.roles import Role
+from minqing.core.errors import ApplicationError
+
+
+class Status(models.TextChoices):
+    REGISTERED = "registered", _("已登记")
+    ACCEPTED = "accepted", _("已受理")
+    DISPATCHED = "dispatched", _("已派单")
+    IN_PROGRESS = "in_progress", _("办理中")
+    HANDLED = "handled", _("已办结")
+    CLOSED = "closed", _("已销号")
+    EVALUATED = "evaluated", _("已评价")
+    RETURNED = "returned", _("已退单")
+    ESCALATED = "escalated", _("已上报")
+    WHISTLED = "whistled", _("吹哨报到中")
+    SUSPENDED = "suspended", _("已挂起")
+    MERGED = "merged", _("已合并")
+    REJECTED = "rejected", _("不予受理")
+    REOPENED = "reopened", _("已重办")
+
+
+# States in which a demand is still someone's work (the clock runs, except while suspended).
+OPEN_STATES = frozenset(
+    {
+        Status.REGISTERED,
+        Status.ACCEPTED,
+        Status.DISPATCHED,
+        Status.IN_PROGRESS,
+        Status.RETURNED,
+        Status.ESCALATED,
+        Status.WHISTLED,
+        Status.SUSPENDED,
+        Status.REOPENED,
+    }
+)
+FINAL_STATES = frozenset({Status.EVALUATED, Status.MERGED, Status.REJECTED})
+
+# Who acts on a demand. "resident" has no account: the portal acts for them after checking the number
+# and phone; "system" is the background sweep and the rating rule (不满意 within 7 days reopens).
+RESIDENT = "resident"
+SYSTEM = "system"
+STAFF = frozenset({Role.COMMUNITY_STAFF, Role.COMMUNITY_ADMIN, Role.SUBDISTRICT_STAFF, Role.DISTRICT_STAFF})
+HANDLERS = frozenset({Role.GRID_WORKER, Role.DEPARTMENT}) | STAFF
+REPORTERS = frozenset({Role.GRID_WORKER, Role.LIAISON, Role.BUILDING_HEAD}) | STAFF
+
+# Where "resume" goes: back to the state the demand was suspended in.
+PREVIOUS = "previous"
+
+
+@dataclass(frozen=True)
+class Action:
+    code: str
+    label: str
+    sources: frozenset[str]
+    target: str | None  # None: the state stays (a progress note, a check-in); PREVIOUS: back
+    actors: frozenset[str]
+    needs_note: bool = False  # a reason the resident or the next handler must be able to read
+    public: bool = True  # shown to the resident on the portal
+
+
+def _a(code, label, sources, target, actors, *, needs_note=False, public=True) -> Action:
+    return Action(code, label, frozenset(sources), target, frozenset(actors), needs_note, public)
+
+
+S = Status
+ACTIONS: dict[str, Action] = {
+    a.code: a
+    for a in [
+        _a("accept", _("受理"), {S.REGISTERED, S.ESCALATED, S.RETURNED, S.REOPENED}, S.ACCEPTED,
+           {Role.GRID_WORKER} | STAFF),
+        _a("dispatch", _("派单"), {S.ACCEPTED, S.RETURNED}, S.DISPATCHED, STAFF),
+        _a("start", _("签收办理"), {S.DISPATCHED}, S.IN_PROGRESS, {Role.GRID_WORKER, Role.DEPARTMENT}),
+        _a("progress", _("反馈进展"), {S.IN_PROGRESS, S.WHISTLED}, None, HANDLERS, needs_note=True),
+        _a("handle", _("办结"), {S.ACCEPTED, S.IN_PROGRESS, S.WHISTLED}, S.HANDLED, HANDLERS, needs_note=True),
+        _a("return", _("退单"), {S.DISPATCHED, S.IN_PROGRESS}, S.RETURNED, {Role.DEPARTMENT, Role.GRID_WORKER},
+           needs_note=True),
+        _a("escalate", _("上报"), {S.REGISTERED, S.ACCEPTED, S.RETURNED, S.IN_PROGRESS, S.REOPENED}, S.ESCALATED,
+           {Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.COMMUNITY_ADMIN, Role.SUBDISTRICT_STAFF}, needs_note=True),
+        _a("whistle", _("吹哨"), {S.ACCEPTED, S.IN_PROGRESS, S.RETURNED}, S.WHISTLED, STAFF, needs_note=True),
+        _a("check_in", _("报到"), {S.WHISTLED}, None, {Role.DEPARTMENT}),
+        _a("suspend", _("挂起"), {S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS, S.WHISTLED}, S.SUSPENDED, STAFF,
+           needs_note=True),
+        _a("resume", _("恢复办理"), {S.SUSPENDED}, PREVIOUS, STAFF),
+        _a("merge", _("合并"), {S.REGISTERED, S.ACCEPTED}, S.MERGED, STAFF, needs_note=True),
+        _a("reject", _("不予受理"), {S.REGISTERED, S.ACCEPTED}, S.REJECTED, STAFF, needs_note=True),
+        _a("close", _("销号"), {S.HANDLED}, S.CLOSED, STAFF),
+        _a("evaluate", _("评价"), {S.CLOSED}, S.EVALUATED, {RESIDENT} | STAFF),
+        _a("reopen", _("重办"), {S.CLOSED, S.EVALUATED}, S.REOPENED, {RESIDENT, SYSTEM} | STAFF, needs_note=True),
+        _a("note", _("内部备注"), OPEN_STATES | {S.HANDLED}, None, HANDLERS | REPORTERS, needs_note=True,
+           public=False),
+    ]
+}  # fmt: skip
+
+
+class TransitionError(ApplicationError):
+    status = 409
+    code = "transition_not_allowed"
+
+
+def actor_kind(actor) -> str:
+    """The role the table knows an actor by: a user's role, or RESIDENT / SYSTEM."""
+    if isinstance(actor, str):
+        return actor
+    return actor.role
+
+
+def check(status: str, action_code: str, actor, *, note: str = "") -> Action:
+    """The action if `actor` may take it from `status`; otherwise a TransitionError that says why and
+    what would be possible, and nothing changes."""
+    action = ACTIONS.get(action_code)
+    if action is None:
+        raise TransitionError(_("没有“%(action)s”这一步。") % {"action": action_code}, field="action")
+    if status not in action.sources:
+        raise TransitionError(
+            _("诉求当前为“%(status)s”，不能%(action)s。") % {"status": Status(status).label, "action": action.label},
+            field="action",
+        )
+    if actor_kind(actor) not in action.actors:
+        raise TransitionError(
+            _("当前角色不能对诉求执行“%(action)s”。") % {"action": action.label}, field="action", code="forbidden"
+        )
+    if action.needs_note and not (note or "").strip():
+        raise TransitionError(
+            _("“%(action)s”须填写说明。") % {"action": action.label}, field="note", code="note_required"
+        )
+    return action
+
+
+def available(status: str, actor) -> list[Action]:
+    """The steps an actor may take now: the buttons a page shows."""
+    kind = actor_kind(actor)
+    return [a for a in ACTIONS.values() if status in a.sources and kind in a.actors]
+
+
+def mermaid() -> str:
+    """The lifecycle as a Mermaid state diagram, from the table itself."""
+    lines = ["stateDiagram-v2", "    [*] --> registered"]
+    for action in ACTIONS.values():
+        if action.target is None:
+            continue
+        for source in sorted(action.sources):
+            target = "previous" if action.target == PREVIOUS else action.target
+            if target == "previous":
+                continue
+            lines.append(f"    {source} --> {target}: {action.code}")
+    lines.append("    suspended --> accepted: resume (to the state it was suspended in)")
+    for final in sorted(FINAL_STATES):
+        lines.append(f"    {final} --> [*]")
+    return "\n".join(lines)
+
+
+def docs() -> str:
+    """docs/tickets-lifecycle.md, rendered from the table (a test keeps the file in step)."""
+    role_names = {str(r): str(r.label) for r in Role} | {RESIDENT: "居民（门户）", SYSTEM: "系统"}
+    out = [
+        "# The demand lifecycle (诉求流转)",
+        "",
+        "Rendered from `minqing/tickets/lifecycle.py` (`ACTIONS`), the one table that every page, API call",
+        "and sweep asks before a step. `minqing/tickets/tests/test_lifecycle.py` fails when this file and",
+        "the table differ; regenerate with",
+        '`DJANGO_SETTINGS_MODULE=minqing.settings .venv/bin/python -c "import django; django.setup(); '
+        "from minqing.tickets.lifecycle import docs; open('docs/tickets-lifecycle.md', 'w').write(docs())\"`.",
+        "",
+        "```mermaid",
+        mermaid(),
+        "```",
+        "",
+        "| step | code | from | to | who | note required | shown to the resident |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for a in ACTIONS.values():
+        target = (
+            "(unchanged)" if a.target is None else ("(state before suspension)" if a.target == PREVIOUS else a.target)
+        )
+        who = "、".join(role_names.get(r, r) for r in sorted(a.actors))
+        out.append(
+            f"| {a.label} | `{a.code}` | {', '.join(sorted(a.sources))} | {target} | {who} | "
+            f"{'yes' if a.needs_note else 'no'} | {'yes' if a.public else 'no'} |"
+        )
+    out += ["", "States: " + ", ".join(f"`{s.value}` {s.label}" for s in Status) + "."]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,194 @@
+"""诉求清单账: every demand has a number, an owner and a deadline, and every step is an event."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from minqing.accounts.models import Department
+from minqing.areas.models import Area, Building, Dwelling
+from minqing.core.pii import EncryptedTextField
+from minqing.tickets.lifecycle import Status
+
+
+class Channel(models.TextChoices):
+    DESK = "desk", _("接待")
+    PHONE = "phone", _("电话")
+    VISIT = "visit", _("走访")
+    GRID_PATROL = "grid_patrol", _("网格巡查")
+    LIAISON = "liaison", _("联户长上报")
+    PORTAL = "portal", _("线上")
+    HOTLINE_12345 = "hotline_12345", _("12345")
+    SMART_PLATFORM = "smart_platform", _("智慧平台")
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("一般")
+    URGENT = "urgent", _("紧急")
+
+
+class Level(models.TextChoices):
+    """Where a demand is worked: 小事不出网格, 大事不出社区."""
+
+    GRID = "grid", _("网格")
+    COMMUNITY = "community", _("社区")
+    SUBDISTRICT = "subdistrict", _("街道")
+    DISTRICT = "district", _("区")
+
+
+class Category(models.Model):
+    """A node of the category tree a district maintains (市政设施 / 下水堵塞). Limits sit on any node;
+    a leaf without its own takes its parent's."""
+
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    name = models.CharField(_("名称"), max_length=50)
+    accept_hours = models.PositiveSmallIntegerField(_("受理时限（小时）"), null=True, blank=True)
+    finish_working_days = models.PositiveSmallIntegerField(_("办结时限（工作日）"), null=True, blank=True)
+    urgent_finish_hours = models.PositiveSmallIntegerField(_("紧急件办结时限（小时）"), null=True, blank=True)
+    default_department = models.ForeignKey(
+        Department, verbose_name=_("默认承办单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    order = models.PositiveSmallIntegerField(default=100)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("诉求分类")
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], condition=Q(retired_at__isnull=True), name="category_unique_active_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parent.name}/{self.name}" if self.parent_id else self.name
+
+
+class CategoryRoute(models.Model):
+    """Where a category goes in one area, over the category's default unit."""
+
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="routes")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["category", "area"], name="category_route_unique")]
+
+
+class TicketCounter(models.Model):
+    """The last number given out on a day: the number is taken in the same transaction as the demand,
+    with the row locked, so two desks never get the same one."""
+
+    day = models.DateField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+
+class Ticket(models.Model):
+    number = models.CharField(_("编号"), max_length=20, unique=True)
+    channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
+    category = models.ForeignKey(Category, verbose_name=_("分类"), on_delete=models.PROTECT, related_name="tickets")
+    urgency = models.CharField(_("紧急程度"), max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
+    description = models.TextField(_("诉求内容"))
+
+    # Reporter: a registered resident, or a name and phone (encrypted like every phone).
+    reporter_resident = models.ForeignKey(
+        "registry.Resident", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    reporter_name = models.CharField(_("反映人"), max_length=50, blank=True)
+    reporter_phone = EncryptedTextField(_("联系电话"), blank=True, default="", mask="phone")
+    reporter_phone_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True, editable=False)
+
+    # Place: the most precise known; `area` is the grid (or higher node) the demand belongs to and
+    # what scope follows.
+    dwelling = models.ForeignKey(Dwelling, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
+    building = models.ForeignKey(Building, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
+    area = models.ForeignKey(Area, verbose_name=_("所属区域"), on_delete=models.PROTECT, related_name="tickets")
+    area_path = models.CharField(max_length=255, db_index=True, editable=False)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.REGISTERED)
+    status_before_suspension = models.CharField(max_length=20, blank=True)
+    level = models.CharField(_("办理层级"), max_length=20, default="grid")
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="handled_tickets"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("承办单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    # Time: received (may be earlier than registered: yesterday's paper note), and the deadlines.
+    received_at = models.DateTimeField(_("接收时间"))
+    registered_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    accept_due_at = models.DateTimeField(_("受理期限"))
+    finish_due_at = models.DateTimeField(_("办结期限"))
+    deadline_provisional = models.BooleanField(default=False)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)  # 临期 told
+    overdue_at = models.DateTimeField(null=True, blank=True)  # 超期 marked
+
+    rating = models.CharField(_("评价"), max_length=20, blank=True)
+    rating_comment = models.CharField(_("评价意见"), max_length=500, blank=True)
+    rated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("诉求")
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "finish_due_at"], name="ticket_open_due"),
+            models.Index(fields=["handler", "status"], name="ticket_handler_status"),
+            models.Index(fields=["department", "status"], name="ticket_department_status"),
+            models.Index(fields=["received_at"], name="ticket_received"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def scope_area_path(self) -> str:
+        return self.area_path
+
+
+class TicketEvent(models.Model):
+    """One step: who, when, from which state to which, and the note the next reader needs."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(_("操作"), max_length=20)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    actor_label = models.CharField(max_length=100, blank=True)  # "居民", "系统", a unit's name
+    at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(_("说明"), blank=True)
+    public = models.BooleanField(default=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["ticket", "at"], name="ticket_event_timeline")]
+
+
+class Whistle(models.Model):
+    """社区吹哨、部门报到: one department called in on a demand, its check-in and its report."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="whistles")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="whistles")
+    called_at = models.DateTimeField(auto_now_add=True)
+    check_in_due_at = models.DateTimeField()
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+    report = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "department"], name="whistle_unique")]

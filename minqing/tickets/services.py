@@ -1,0 +1,330 @@
+"""Writes of the demands: intake (a number at once, deadlines from the category and the working-day
+calendar) and every lifecycle step, each checked against the one table in lifecycle.py and recorded
+as one event, in one transaction."""
+
+import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from minqing.accounts.models import Department
+from minqing.accounts.roles import Role
+from minqing.accounts.selectors import departments_visible_to
+from minqing.areas import selectors as places
+from minqing.areas.models import Area, AreaLevel
+from minqing.core.audit import audit_record
+from minqing.core.errors import ApplicationError
+from minqing.registry.cleaning import clean_phone
+from minqing.tickets import lifecycle, selectors
+from minqing.tickets.lifecycle import PREVIOUS, Status
+from minqing.tickets.models import Category, Channel, Level, Ticket, TicketCounter, TicketEvent, Urgency, Whistle
+from minqing.workdays.calendar import WorkCalendar
+
+NUMBER_PREFIX = "MQ"
+# A clock a little ahead of the server's must not make "now" look like the future.
+CLOCK_SKEW = datetime.timedelta(minutes=2)
+WHISTLE_CHECK_IN_HOURS = 24
+LEVEL_ORDER = [Level.GRID, Level.COMMUNITY, Level.SUBDISTRICT, Level.DISTRICT]
+ESCALATION_BY_ROLE = {
+    Role.GRID_WORKER: Level.COMMUNITY,
+    Role.COMMUNITY_STAFF: Level.SUBDISTRICT,
+    Role.COMMUNITY_ADMIN: Level.SUBDISTRICT,
+    Role.SUBDISTRICT_STAFF: Level.DISTRICT,
+}
+
+
+def next_number(day: datetime.date) -> str:
+    """MQ20251031-0042: the day's counter, raised in the caller's transaction with one upsert, so
+    concurrent intakes on SQLite or PostgreSQL each get their own number."""
+    table = connection.ops.quote_name(TicketCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (day, last) VALUES (%s, 1) "
+            f"ON CONFLICT (day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [day],
+        )
+        (sequence,) = cursor.fetchone()
+    return f"{NUMBER_PREFIX}{day:%Y%m%d}-{sequence:04d}"
+
+
+def category_limits(category: Category) -> tuple[int, int, int | None]:
+    """(accept hours, finish working days, urgent finish hours), each from the nearest node that sets it."""
+    accept = finish = urgent = None
+    node = category
+    while node is not None:
+        accept = accept if accept is not None else node.accept_hours
+        finish = finish if finish is not None else node.finish_working_days
+        urgent = urgent if urgent is not None else node.urgent_finish_hours
+        node = node.parent
+    return accept or 24, finish or 5, urgent
+
+
+def _received_at(raw, now) -> datetime.datetime:
+    if raw in (None, ""):
+        return now
+    if isinstance(raw, str):
+        try:
+            raw = datetime.datetime.fromisoformat(raw)
+        except ValueError:
+            raise ApplicationError(_("接收时间格式不正确。"), field="received_at") from None
+    if timezone.is_naive(raw):
+        raw = timezone.make_aware(raw)
+    if raw > now + CLOCK_SKEW:
+        raise ApplicationError(_("接收时间不能晚于现在。"), field="received_at")
+    return raw
+
+
+def _place(actor, *, dwelling=None, building=None, area=None):
+    """(dwelling, building, area): the most precise place given, each checked against the actor's
+    scope; nothing given falls to the actor's own area."""
+    if dwelling not in (None, ""):
+        found = places.dwellings_visible_to(actor).select_related("building__grid").filter(pk=dwelling).first()
+        if found is None:
+            raise ApplicationError(_("房屋不存在或不在管辖范围内。"), field="dwelling")
+        return found, found.building, found.building.grid
+    if building not in (None, ""):
+        found = places.buildings_visible_to(actor).select_related("grid").filter(pk=building).first()
+        if found is None:
+            raise ApplicationError(_("楼栋不存在或不在管辖范围内。"), field="building")
+        return None, found, found.grid
+    if area not in (None, ""):
+        found = places.areas_visible_to(actor).filter(pk=area).first()
+        if found is None:
+            raise ApplicationError(_("区域不存在或不在管辖范围内。"), field="area")
+        return None, None, found
+    own = getattr(actor, "area", None)
+    if own is None:
+        raise ApplicationError(_("请选择诉求发生的地点。"), field="area")
+    return None, None, own
+
+
+def _initial_level(area: Area) -> str:
+    return {
+        AreaLevel.GRID: Level.GRID,
+        AreaLevel.COMMUNITY: Level.COMMUNITY,
+        AreaLevel.SUBDISTRICT: Level.SUBDISTRICT,
+        AreaLevel.DISTRICT: Level.DISTRICT,
+    }[area.level]
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    actor,
+    category,
+    channel: str,
+    description: str,
+    urgency: str = Urgency.NORMAL,
+    received_at=None,
+    dwelling=None,
+    building=None,
+    area=None,
+    reporter_resident=None,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    request=None,
+) -> Ticket:
+    """Register a demand from any channel; it has its number and deadlines when this returns."""
+    if actor is not None and actor.role not in lifecycle.REPORTERS and actor.role != Role.DISTRICT_STAFF:
+        raise ApplicationError(_("当前角色不能登记诉求。"), field="channel", code="forbidden")
+    if channel not in Channel.values:
+        raise ApplicationError(_("渠道无效。"), field="channel")
+    if urgency not in Urgency.values:
+        raise ApplicationError(_("紧急程度无效。"), field="urgency")
+    description = (description or "").strip()
+    if not description:
+        raise ApplicationError(_("请填写诉求内容。"), field="description")
+    if len(description) > 5000:
+        raise ApplicationError(_("诉求内容不能超过 5000 字。"), field="description")
+    found = Category.objects.filter(pk=category.pk if isinstance(category, Category) else category)
+    category = found.filter(retired_at__isnull=True).select_related("parent__parent").first()
+    if category is None:
+        raise ApplicationError(_("分类不存在。"), field="category")
+    now = timezone.now()
+    received = _received_at(received_at, now)
+    dwelling_obj, building_obj, area_obj = _place(actor, dwelling=dwelling, building=building, area=area)
+    phone, phone_hash = clean_phone(reporter_phone)
+    accept_hours, finish_days, urgent_hours = category_limits(category)
+    calendar = WorkCalendar.load()
+    accept_due = calendar.hours_deadline(received, accept_hours)
+    finish_due = (
+        calendar.hours_deadline(received, urgent_hours)
+        if urgency == Urgency.URGENT and urgent_hours
+        else calendar.working_days_deadline(received, finish_days)
+    )
+    ticket = Ticket.objects.create(
+        number=next_number(timezone.localdate(received)),
+        channel=channel,
+        category=category,
+        urgency=urgency,
+        description=description,
+        reporter_resident=reporter_resident,
+        reporter_name=(reporter_name or "").strip()[:50],
+        reporter_phone=phone,
+        reporter_phone_hash=phone_hash,
+        dwelling=dwelling_obj,
+        building=building_obj,
+        area=area_obj,
+        area_path=area_obj.path,
+        level=_initial_level(area_obj),
+        department=category.default_department,
+        created_by=actor,
+        received_at=received,
+        accept_due_at=accept_due.at,
+        finish_due_at=finish_due.at,
+        deadline_provisional=finish_due.provisional,
+    )
+    _event(ticket, "register", "", Status.REGISTERED, actor, note="", data={"channel": channel})
+    if actor is not None:
+        audit_record(action="ticket.create", actor=actor, target=ticket, request=request)
+    return ticket
+
+
+def _event(ticket, action, from_status, to_status, actor, *, note="", public=True, data=None) -> TicketEvent:
+    is_user = actor is not None and not isinstance(actor, str)
+    label = {lifecycle.RESIDENT: _("居民"), lifecycle.SYSTEM: _("系统")}.get(actor, "") if not is_user else ""
+    if is_user and actor.role == Role.DEPARTMENT and actor.department_id:
+        label = actor.department.name
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor if is_user else None,
+        actor_label=label,
+        note=note,
+        public=public,
+        data=data or {},
+    )
+
+
+def _department(actor, raw) -> Department:
+    """A unit the actor may call in: those serving their area (accounts' departments scope)."""
+    visible = departments_visible_to(actor).filter(retired_at__isnull=True)
+    department = visible.filter(pk=raw).first() if raw not in (None, "") else None
+    if department is None:
+        raise ApplicationError(_("请选择承办单位。"), field="department")
+    return department
+
+
+@transaction.atomic
+def ticket_act(*, actor, number: str, action: str, note: str = "", request=None, **params) -> Ticket:
+    """Take one lifecycle step. `actor` is a user, lifecycle.RESIDENT (the portal, after checking the
+    number and phone) or lifecycle.SYSTEM. Extra parameters by step: dispatch (department or handler),
+    whistle (departments), merge (into), evaluate (rating, comment)."""
+    ticket = (
+        selectors.access_ticket(actor, number, for_update=True)
+        if not isinstance(actor, str)
+        else Ticket.objects.select_for_update().get(number=number)
+    )
+    note = (note or "").strip()
+    step = lifecycle.check(ticket.status, action, actor, note=note)
+    before = ticket.status
+    now = timezone.now()
+    data: dict = {}
+    target = step.target
+    if target == PREVIOUS:
+        target = ticket.status_before_suspension or Status.ACCEPTED
+    if action == "accept":
+        ticket.accepted_at = ticket.accepted_at or now
+        if not isinstance(actor, str) and actor.role == Role.GRID_WORKER:
+            ticket.handler = actor
+    elif action == "dispatch":
+        department = params.get("department")
+        handler = params.get("handler")
+        if department not in (None, ""):
+            ticket.department, ticket.handler = _department(actor, department), None
+            data["department"] = ticket.department.name
+        elif handler not in (None, ""):
+            worker = selectors.handlers_for(actor).filter(pk=handler).first()
+            if worker is None:
+                raise ApplicationError(_("办理人不存在或不在管辖范围内。"), field="handler")
+            ticket.handler, ticket.department = worker, None
+            data["handler"] = worker.display_name
+        else:
+            raise ApplicationError(_("请选择承办单位或办理人。"), field="department")
+    elif action in ("start", "return", "handle", "progress") and actor.role == Role.DEPARTMENT:
+        if (
+            ticket.department_id != actor.department_id
+            and not ticket.whistles.filter(department_id=actor.department_id).exists()
+        ):
+            raise lifecycle.TransitionError(_("该诉求未派给本单位。"), field="action", code="forbidden")
+    if action == "handle":
+        ticket.handled_at = now
+    elif action == "escalate":
+        to_level = ESCALATION_BY_ROLE.get(actor.role)
+        if to_level is None or LEVEL_ORDER.index(to_level) <= LEVEL_ORDER.index(ticket.level):
+            to_level = LEVEL_ORDER[min(LEVEL_ORDER.index(ticket.level) + 1, len(LEVEL_ORDER) - 1)]
+        data["from_level"], data["to_level"] = ticket.level, to_level
+        ticket.level, ticket.handler = to_level, None
+    elif action == "whistle":
+        ids = params.get("departments") or []
+        departments = [_department(actor, pk) for pk in ids]
+        if not departments:
+            raise ApplicationError(_("请选择要吹哨的部门。"), field="departments")
+        due = now + datetime.timedelta(hours=WHISTLE_CHECK_IN_HOURS)
+        for department in departments:
+            Whistle.objects.get_or_create(ticket=ticket, department=department, defaults={"check_in_due_at": due})
+        data["departments"] = [d.name for d in departments]
+    elif action == "check_in":
+        whistle = ticket.whistles.filter(department_id=actor.department_id).first()
+        if whistle is None:
+            raise lifecycle.TransitionError(_("本单位未被吹哨。"), field="action", code="forbidden")
+        whistle.checked_in_at = whistle.checked_in_at or now
+        whistle.save(update_fields=["checked_in_at"])
+    elif action == "suspend":
+        ticket.status_before_suspension, ticket.suspended_at = ticket.status, now
+    elif action == "resume":
+        _extend_for_suspension(ticket, now)
+        ticket.status_before_suspension, ticket.suspended_at = "", None
+    elif action == "merge":
+        into = selectors.access_ticket(actor, params.get("into") or "")
+        if into.pk == ticket.pk or into.status in lifecycle.FINAL_STATES:
+            raise ApplicationError(_("不能合并到该诉求。"), field="into")
+        ticket.merged_into = into
+        data["into"] = into.number
+    elif action == "close":
+        ticket.closed_at = now
+    elif action == "evaluate":
+        rating = params.get("rating")
+        if rating not in RATINGS:
+            raise ApplicationError(_("请选择满意、基本满意或不满意。"), field="rating")
+        ticket.rating, ticket.rating_comment, ticket.rated_at = rating, (params.get("comment") or "")[:500], now
+        data["rating"] = rating
+    elif action == "reopen":
+        ticket.closed_at = ticket.handled_at = None
+    if target is not None:
+        ticket.status = target
+    ticket.save()
+    _event(ticket, action, before, ticket.status, actor, note=note, public=step.public, data=data)
+    if not isinstance(actor, str):
+        audit_record(action=f"ticket.{action}", actor=actor, target=ticket, request=request, data=data)
+    if action == "evaluate" and params.get("rating") == UNSATISFIED and _within_reopen_window(ticket, now):
+        ticket_act(actor=lifecycle.SYSTEM, number=ticket.number, action="reopen", note=_("居民评价不满意，自动重办。"))
+        ticket.refresh_from_db()
+    return ticket
+
+
+SATISFIED, BASICALLY, UNSATISFIED = "satisfied", "basically_satisfied", "unsatisfied"
+RATINGS = {SATISFIED: _("满意"), BASICALLY: _("基本满意"), UNSATISFIED: _("不满意")}
+REOPEN_WINDOW = datetime.timedelta(days=7)
+
+
+def _within_reopen_window(ticket: Ticket, now) -> bool:
+    return ticket.closed_at is not None and now - ticket.closed_at <= REOPEN_WINDOW
+
+
+def _extend_for_suspension(ticket: Ticket, now) -> None:
+    """Suspension stops the clock: the deadlines move by the working days spent suspended (whole
+    days; a suspension within one day moves nothing)."""
+    if ticket.suspended_at is None:
+        return
+    calendar = WorkCalendar.load()
+    lost = calendar.working_days_between(timezone.localdate(ticket.suspended_at), timezone.localdate(now))
+    if lost:
+        due_day, provisional = calendar.add_working_days(timezone.localdate(ticket.finish_due_at), lost)
+        ticket.finish_due_at = timezone.make_aware(
+            datetime.datetime.combine(due_day, timezone.localtime(ticket.finish_due_at).time())
+        )
+        ticket.deadline_provisional = ticket.deadline_provisional or provisional
