@@ -33,11 +33,11 @@ DETAIL_PAGES = {
         ),
     ),
     "users": ("/accounts/users/{pk}/", Capability.VIEW_USERS, lambda: User.objects.filter(is_superuser=False)),
-    "residents": ("/residents/{pk}/", Capability.VIEW_RESIDENTS, lambda: Resident.objects.order_by("pk")[::3]),
+    "residents": ("/residents/{pk}/", Capability.VIEW_RESIDENTS, lambda: Resident.objects.order_by("pk")[::9]),
     "households": (
         "/residents/households/{pk}/",
         Capability.VIEW_RESIDENTS,
-        lambda: Household.objects.order_by("pk")[::3],
+        lambda: Household.objects.order_by("pk")[::5],
     ),
 }
 REGISTRY = {"residents", "households"}
@@ -156,7 +156,7 @@ def test_reveal_answers_exactly_the_scope(client_as, persona, username, registry
         assert missing.status_code == 403
     else:
         assert missing.status_code == 404
-    for resident in Resident.objects.order_by("pk")[::5]:
+    for resident in Resident.objects.order_by("pk")[::11]:
         response = client.post(f"/residents/{resident.pk}/reveal/", form)
         if not has_capability(user, Capability.VIEW_RESIDENTS):
             assert response.status_code == 403

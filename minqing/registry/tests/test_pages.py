@@ -23,6 +23,7 @@ def citizen_id(region="150603", birth="19450302", seq="123"):
 
 
 def grid1_dwellings(persona):
+    # A dwelling may hold several households: the tests' own sit beside the demo's where there is one.
     return Dwelling.objects.filter(building__grid=persona("grid1").area).order_by("pk")
 
 
