@@ -86,3 +86,42 @@ def test_a_liaison_searches_and_opens_a_household_on_a_360px_screen(live_app, ch
     finally:
         context.close()
         live_app.shell(TEARDOWN % {"household": household})
+
+
+def test_a_grid_worker_reveals_one_number_with_a_reason_on_a_phone(live_app, chromium):  # noqa: F811
+    head_id, child_id = _citizen_id("15060319470808111"), _citizen_id("15060319800101122")
+    household = int(live_app.shell(SETUP % {"head": head_id, "child": child_id}).strip().splitlines()[-1])
+    context = chromium.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(f"{live_app.url}/accounts/login/")
+        page.get_by_label("用户名").fill("grid1")
+        page.get_by_label("密码").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(f"{live_app.url}/")
+        page.goto(f"{live_app.url}/residents/households/{household}/")
+        page.get_by_test_id("members").get_by_role("link", name="祝建国").click()
+        page.wait_for_url(re.compile(r".*/residents/\d+/$"))
+        assert head_id not in page.content()
+        page.get_by_text("查看完整号码").click()
+        # Without a reason the fragment comes back with the error next to the field, and no number.
+        page.get_by_role("button", name="查看", exact=True).click()
+        page.get_by_test_id("reveal").locator(".errorlist").wait_for()
+        assert head_id not in page.content()
+        page.get_by_label("查看原因").fill("核对高龄津贴")
+        page.get_by_role("button", name="查看", exact=True).click()
+        page.get_by_test_id("revealed").wait_for()
+        assert head_id in page.get_by_test_id("revealed").inner_text()
+        assert page.url.endswith("/")  # still the resident page: only the fragment changed
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "registry-resident-reveal-360.png", full_page=True)
+    finally:
+        context.close()
+        live_app.shell(TEARDOWN % {"household": household})
+    audit = live_app.shell(
+        "from minqing.core.models import AuditEntry\n"
+        "e = AuditEntry.objects.filter(action='resident.reveal').latest('pk')\n"
+        "print(e.actor.username, e.data['reason'])\n"
+    )
+    assert audit.strip().splitlines()[-1] == "grid1 核对高龄津贴"
