@@ -341,6 +341,7 @@ def dwelling_residents(viewer, dwelling: Dwelling) -> tuple[list[Resident], list
     # resident's dwelling, here as everywhere.
     former = list(
         visible.filter(pk__in=former_ids)
+        .select_related("dwelling__building__estate", "dwelling__unit")  # "now lives at" on the page
         .prefetch_related(Prefetch("events", queryset=left_here.order_by("-occurred_on"), to_attr="left_events"))
         .order_by("-left_on", "pk")
     )
