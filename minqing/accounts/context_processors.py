@@ -14,6 +14,8 @@ NAVIGATION = [
         Capability.VIEW_PLACES,
         ("/areas/buildings/", "/areas/units/", "/areas/dwellings/"),
     ),
+    (_("居民档案"), "registry:list", Capability.VIEW_RESIDENTS, ()),
+    (_("标签"), "registry:tags", Capability.MANAGE_TAGS, ()),
     (_("用户管理"), "accounts:users", Capability.VIEW_USERS, ()),
     (_("审计日志"), "accounts:audit", Capability.VIEW_AUDIT, ()),
     (_("接口密钥"), "accounts:api_keys", Capability.ISSUE_API_KEYS, ()),

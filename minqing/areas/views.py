@@ -40,6 +40,7 @@ from minqing.areas.models import PARENT_LEVEL, Area, AreaLevel
 from minqing.core.errors import ApplicationError, NotFound, PermissionDenied
 from minqing.core.forms import form_error
 from minqing.core.pagination import page_links, paginate
+from minqing.registry import selectors as registry_selectors
 
 PER_PAGE = 50
 ESTATES_PER_PAGE = 20
@@ -806,6 +807,18 @@ def dwelling_detail(request, pk):
         "liaisons": list(users_visible_to(user).filter(dwellings=dwelling, is_active=True)),
         "can_manage": _can_manage(user) and dwelling.retired_at is None,
     }
+    if has_capability(user, Capability.VIEW_RESIDENTS):
+        # 居民: who lives here now and who lived here before (the registry's reading of the dwelling).
+        current, former = registry_selectors.dwelling_residents(user, dwelling)
+        for person in current:
+            person.dwelling = dwelling  # already loaded: attach_tags reads its grid
+        registry_selectors.attach_tags(user, current)
+        context.update(
+            show_residents=True,
+            residents=current,
+            former_residents=former,
+            can_register=has_capability(user, Capability.MANAGE_RESIDENTS) and dwelling.retired_at is None,
+        )
     context.update(_history(request, dwelling))
     return render(request, "areas/dwelling_detail.html", context)
 

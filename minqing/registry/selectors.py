@@ -24,6 +24,7 @@ from minqing.registry.models import (
     EventKind,
     Household,
     LedgerImport,
+    Relation,
     Resident,
     ResidentEvent,
     ResidentStatus,
@@ -297,7 +298,10 @@ _PLACE = "dwelling__building__grid__parent", "dwelling__building__estate", "dwel
 def household_page(viewer, pk) -> HouseholdPage:
     """Everything the doorstep page shows, in a fixed number of queries whatever the household's size."""
     household = _access(households_visible_to(viewer).select_related(*_PLACE), pk)
-    everyone = list(household.members.select_related(*_PLACE).order_by("status", "relation", "birth_date", "pk"))
+    everyone = list(household.members.select_related(*_PLACE).order_by("birth_date", "pk"))
+    # The head first, then in the ledger's order of relations (not the codes' alphabetical order).
+    rank = {value: i for i, value in enumerate(Relation.values)}
+    everyone.sort(key=lambda p: rank.get(p.relation, len(rank)))
     for person in everyone:
         person.household = household
     attach_tags(viewer, everyone)
@@ -337,6 +341,7 @@ def dwelling_residents(viewer, dwelling: Dwelling) -> tuple[list[Resident], list
     # resident's dwelling, here as everywhere.
     former = list(
         visible.filter(pk__in=former_ids)
+        .select_related("dwelling__building__estate", "dwelling__unit")  # "now lives at" on the page
         .prefetch_related(Prefetch("events", queryset=left_here.order_by("-occurred_on"), to_attr="left_events"))
         .order_by("-left_on", "pk")
     )

@@ -165,9 +165,14 @@ def resident_update(*, actor, resident: Resident | int, data: dict, request=None
     _require(actor, Capability.MANAGE_RESIDENTS)
     resident = selectors.access_resident(actor, resident.pk if isinstance(resident, Resident) else resident)
     _require_active(resident)
-    if "id_number" in data and "birth_date" not in data and "sex" not in data:
-        # A corrected ID number brings its own birth date and sex: the old ones must not contradict it.
-        data = {**data, "birth_date": None, "sex": None}
+    identity = ("document_kind", "id_number", "birth_date", "sex")
+    if any(key in data for key in identity):
+        # The identity fields are cleaned together: what is not given keeps its stored value, except
+        # that a new ID number brings its own birth date and sex (the old ones must not contradict it).
+        stored = {key: getattr(resident, key) for key in identity}
+        if "id_number" in data:
+            stored["birth_date"] = stored["sex"] = None
+        data = {**stored, **data}
     values = _clean(actor, data, partial=True)
     ensure_id_number_free(values.get("id_number_hash"), exclude_pk=resident.pk)
     changed = sorted(k for k, v in values.items() if getattr(resident, k) != v and not k.endswith(("_hash", "_pinyin")))

@@ -11,6 +11,8 @@ from minqing.accounts.models import User
 from minqing.accounts.roles import Capability, has_capability
 from minqing.areas.models import Area, Building, Dwelling, Estate, Unit
 from minqing.core.tests.scope_oracle import expected_for
+from minqing.registry import services as registry_services
+from minqing.registry.models import Household, Resident, Tag
 
 MISSING_PK = 987654321
 
@@ -31,21 +33,58 @@ DETAIL_PAGES = {
         ),
     ),
     "users": ("/accounts/users/{pk}/", Capability.VIEW_USERS, lambda: User.objects.filter(is_superuser=False)),
+    "residents": ("/residents/{pk}/", Capability.VIEW_RESIDENTS, lambda: Resident.objects.order_by("pk")[::9]),
+    "households": (
+        "/residents/households/{pk}/",
+        Capability.VIEW_RESIDENTS,
+        lambda: Household.objects.order_by("pk")[::5],
+    ),
 }
+REGISTRY = {"residents", "households"}
 
 # List page → (entity, capability, the links in it that name one object of the entity)
 LIST_PAGES = {
     "/areas/": ("areas", Capability.VIEW_PLACES, re.compile(r'href="/areas/area/(\d+)/"')),
     "/areas/estates/": ("estates", Capability.VIEW_PLACES, re.compile(r'href="/areas/estates/(\d+)/"')),
     "/accounts/users/": ("users", Capability.VIEW_USERS, re.compile(r'href="/accounts/users/(\d+)/"')),
+    "/residents/?status=all": ("residents", Capability.VIEW_RESIDENTS, re.compile(r'href="/residents/(\d+)/"')),
 }
 CSRF = re.compile(rb'(csrfmiddlewaretoken" value="|X-CSRFToken": ")[^"]+')
 PAGE_LINK = re.compile(r'href="\?(?:[^"]*&amp;)?page=(\d+)')
 
 
+NAMES = "甲乙丙丁戊己庚辛壬癸"
+
+
+def _spread_residents() -> None:
+    """Until the demo registers residents of its own: one resident (and so one household) in each of
+    the dwellings the place matrix samples, registered through the service by the grid's worker; a
+    few of them moved out, so former residents are in the matrix too."""
+    if Resident.objects.exists():
+        return
+    dwellings = {d.pk: d for d in DETAIL_PAGES["dwellings"][2]()}
+    for i, dwelling in enumerate(sorted(dwellings.values(), key=lambda d: d.pk)):
+        worker = User.objects.filter(role="grid_worker", area_id=dwelling.building.grid_id, is_active=True).first()
+        if worker is None:
+            continue
+        name = "居" + NAMES[i % 10] + NAMES[i // 10 % 10]
+        resident = registry_services.resident_create(actor=worker, data={"name": name}, dwelling=dwelling)
+        if i % 7 == 3:
+            registry_services.resident_move_out(
+                actor=worker, resident=resident, occurred_on="2026-11-01", destination="不详"
+            )
+
+
+@pytest.fixture
+def registry_data(db):
+    _spread_residents()
+
+
 @pytest.mark.parametrize("username", PERSONAS)
 @pytest.mark.parametrize("entity", list(DETAIL_PAGES))
-def test_detail_pages_answer_exactly_the_scope(client_as, persona, username, entity):
+def test_detail_pages_answer_exactly_the_scope(client_as, persona, username, entity, request):
+    if entity in REGISTRY:
+        request.getfixturevalue("registry_data")
     user = persona(username)
     client = client_as(username)
     pattern, capability, sample = DETAIL_PAGES[entity]
@@ -71,12 +110,14 @@ def test_detail_pages_answer_exactly_the_scope(client_as, persona, username, ent
 
 def _listed(client, url: str, link: re.Pattern) -> list[int]:
     seen, pages, queue = [], set(), ["1"]
+    path, _, query = url.partition("?")
+    params = dict(pair.split("=") for pair in query.split("&") if pair)
     while queue:
         number = queue.pop()
         if number in pages:
             continue
         pages.add(number)
-        response = client.get(url, {"page": number})
+        response = client.get(path, {**params, "page": number})
         assert response.status_code == 200
         html = response.content.decode()
         seen += [int(pk) for pk in link.findall(html)]
@@ -86,9 +127,11 @@ def _listed(client, url: str, link: re.Pattern) -> list[int]:
 
 @pytest.mark.parametrize("username", PERSONAS)
 @pytest.mark.parametrize("url", list(LIST_PAGES))
-def test_list_pages_list_exactly_the_scope(client_as, persona, username, url):
+def test_list_pages_list_exactly_the_scope(client_as, persona, username, url, request):
     user = persona(username)
     entity, capability, link = LIST_PAGES[url]
+    if entity in REGISTRY:
+        request.getfixturevalue("registry_data")
     client = client_as(username)
     if not has_capability(user, capability):
         assert client.get(url).status_code == 403
@@ -97,4 +140,60 @@ def test_list_pages_list_exactly_the_scope(client_as, persona, username, url):
     expected = getattr(expected_for(user), entity)
     if entity == "users":
         expected = expected - set(User.objects.filter(is_service=True).values_list("pk", flat=True))
+    assert listed == expected
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+def test_reveal_answers_exactly_the_scope(client_as, persona, username, registry_data):
+    """The reveal action: out of scope reads exactly like a missing id, before any permission check;
+    in scope, a role without the reveal permission is refused (403) and nothing is revealed."""
+    user = persona(username)
+    client = client_as(username)
+    expected = expected_for(user).residents
+    form = {"field": "id_number", "reason": "范围核查"}
+    missing = client.post(f"/residents/{MISSING_PK}/reveal/", form)
+    if not has_capability(user, Capability.VIEW_RESIDENTS):
+        assert missing.status_code == 403
+    else:
+        assert missing.status_code == 404
+    for resident in Resident.objects.order_by("pk")[::11]:
+        response = client.post(f"/residents/{resident.pk}/reveal/", form)
+        if not has_capability(user, Capability.VIEW_RESIDENTS):
+            assert response.status_code == 403
+        elif resident.pk not in expected:
+            assert response.status_code == 404, resident.pk
+            assert CSRF.sub(b"", response.content) == CSRF.sub(b"", missing.content)
+        else:
+            assert response.status_code == (200 if has_capability(user, Capability.REVEAL_PII) else 403)
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+def test_export_holds_exactly_the_scope(client_as, persona, username, registry_data):
+    from minqing.registry.tests.test_export import rows_of
+
+    user = persona(username)
+    response = client_as(username).post("/residents/export/?status=all")
+    if not has_capability(user, Capability.EXPORT_RESIDENTS):
+        assert response.status_code == 403
+        return
+    assert response.status_code == 200
+    names = sorted(row[1] for row in rows_of(response.content)[1:])
+    expected = Resident.objects.filter(pk__in=expected_for(user).residents)
+    assert names == sorted(expected.values_list("name", flat=True))
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+def test_tags_page_lists_the_communitys_tags_only(client_as, persona, username):
+    user = persona(username)
+    # An own tag in two communities: each community admin sees its own, never the other's.
+    for community in (persona("admin1").area, persona("staff2").area):
+        registry_services.tag_create(actor=persona("district1"), community=community, name=f"关注{community.pk}")
+    response = client_as(username).get("/residents/tags/")
+    if not has_capability(user, Capability.MANAGE_TAGS):
+        assert response.status_code == 403
+        return
+    listed = {int(pk) for pk in re.findall(r'<li data-tag="(\d+)"', response.content.decode())}
+    own = user.area_id if user.area.level == "community" else None
+    expected = set(Tag.objects.active().filter(community_id__in=[own] if own else []).values_list("pk", flat=True))
+    expected |= set(Tag.objects.active().filter(community__isnull=True).values_list("pk", flat=True))
     assert listed == expected

@@ -194,3 +194,20 @@ def test_sensitive_tags_are_hidden_from_a_liaison_and_kept_when_they_edit(person
     assert {t.name for t in r.shown_tags} == {"独居老人"}
     with pytest.raises(ApplicationError):
         services.resident_set_tags(actor=grid1, resident=r, tags=[{"tag": disability.pk, "grade": 5}])
+
+
+def test_changing_only_the_sex_or_birth_date_keeps_the_id_number(persona):
+    grid1 = persona("grid1")
+    number = citizen_id(birth="19800101", seq="442")
+    r = services.resident_create(
+        actor=grid1, data={"name": "韩梅", "birth_date": "1980-01-02"}, dwelling=grid1_dwellings(persona)[0]
+    )
+    services.resident_update(actor=grid1, resident=r, data={"id_number": number})
+    r.refresh_from_db()
+    assert (r.id_number, r.birth_date, r.sex) == (number, datetime.date(1980, 1, 1), "F")
+    with pytest.raises(ApplicationError) as refused:
+        services.resident_update(actor=grid1, resident=r, data={"sex": "男"})
+    assert refused.value.field == "sex"
+    services.resident_update(actor=grid1, resident=r, data={"birth_date": "1980-01-01", "phone": "13800001111"})
+    r.refresh_from_db()
+    assert r.id_number == number and r.phone == "13800001111"
