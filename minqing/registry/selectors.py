@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from pypinyin import Style, pinyin
 
 from minqing.accounts import scope
 from minqing.accounts.models import User
@@ -204,6 +205,47 @@ def _birth_cutoff(today: datetime.date, years: int) -> datetime.date:
         return today.replace(year=today.year - years, day=28)
 
 
+# At a million residents a list ordered by pinyin must not read every name starting with 王 to find
+# its first 20 (nor walk the whole pinyin index from "a" looking for them): a name-prefix search also
+# says which pinyin its hits start with, as ranges the pinyin index answers in order. The condition
+# is implied by the prefix (every reading of every typed character is allowed), so it never drops a
+# hit; bench/RESULTS.md has the figures.
+_MAX_READINGS = 16
+
+
+def _pinyin_starts(text: str) -> list[str]:
+    """Every way the pinyin of a name starting with `text` can start (all readings of each
+    character, 曾 → ceng / zeng), as long as there are few; [] when a character has no reading."""
+    starts = [""]
+    for char in text:
+        readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
+        options = {re.sub(r"[^a-z]", "", r.lower()) for r in (readings[0] if readings else [])} - {""}
+        if not options:
+            break  # a character with no pinyin (·, a rare one): what came before still holds
+        extended = [s + o for s in starts for o in options]
+        if len(extended) > _MAX_READINGS:
+            break
+        starts = extended
+    return [s for s in starts if s]
+
+
+def _pinyin_range(starts: list[str]) -> Q:
+    # One range from the first start to past the last: an index scan in pinyin order can begin
+    # there (an OR of several ranges could only be filtered, after reading the index from "a").
+    low, high = min(starts), max(starts)
+    return Q(name_pinyin__gte=low, name_pinyin__lt=high[:-1] + chr(ord(high[-1]) + 1))
+
+
+SEARCH_COUNT_CAP = 1000
+
+
+def count_capped(qs: QuerySet, cap: int = SEARCH_COUNT_CAP) -> tuple[int, bool]:
+    """(count, more) for a result list: counts at most cap + 1 rows, so "张" over a whole district
+    answers at once; a page shows "1000+" when `more`."""
+    n = qs[: cap + 1].count()
+    return min(n, cap), n > cap
+
+
 def search_residents(viewer, filters: ResidentFilters, *, today: datetime.date | None = None) -> QuerySet[Resident]:
     """Residents in the viewer's scope matching every filter given. `q` is read as what it looks like:
     an ID number or a phone (exact, through the keyed hash), Latin letters (the start of the name's
@@ -221,8 +263,14 @@ def search_residents(viewer, filters: ResidentFilters, *, today: datetime.date |
         elif _LATIN.fullmatch(compact.lower()):
             low = compact.lower()
             qs = qs.filter(Q(name_initials__startswith=low) | Q(name_pinyin__startswith=low))
+            # Both kinds of hit have a pinyin starting with the first letter typed: said as a range,
+            # it lets the database read the pinyin index in the list's order (see _pinyin_range).
+            qs = qs.filter(_pinyin_range([low[0]]))
         else:
             qs = qs.filter(name__startswith=text)
+            starts = _pinyin_starts(text)
+            if starts:
+                qs = qs.filter(_pinyin_range(starts))
     if filters.id_number:
         qs = qs.filter(id_number_hash=_id_hash(unicodedata.normalize("NFKC", filters.id_number).strip().upper()))
     if filters.phone:
