@@ -575,6 +575,8 @@ def household_page_time(reps: int) -> None:
         f"\nhousehold_page (10 members, {len(page.events)} events): median {statistics.median(times):.1f} ms, "
         f"p95 {_pct(times, 95):.1f} ms, {len(queries)} queries"
     )
+    for q in sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:3]:
+        print(f"  {float(q['time']) * 1000:.1f} ms  {q['sql'][:300]}")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Left
 from django.utils import timezone
 from pypinyin import Style, pinyin
 
@@ -207,10 +208,11 @@ def _birth_cutoff(today: datetime.date, years: int) -> datetime.date:
 
 # At a million residents a list ordered by pinyin must not read every name starting with 王 to find
 # its first 20 (nor walk the whole pinyin index from "a" looking for them): a name-prefix search also
-# says which pinyin its hits start with, as ranges the pinyin index answers in order. The condition
-# is implied by the prefix (every reading of every typed character is allowed), so it never drops a
-# hit; bench/RESULTS.md has the figures.
+# says which pinyin its hits start with, as a range the pinyin index answers in order. The condition
+# is implied by the prefix (it is only added when every typed character has a single reading), so it
+# never drops a hit; bench/RESULTS.md has the figures.
 _MAX_READINGS = 16
+_NEVER_INITIAL = re.compile(r"[iuv]")
 
 
 def _pinyin_starts(text: str) -> list[str]:
@@ -230,8 +232,8 @@ def _pinyin_starts(text: str) -> list[str]:
 
 
 def _pinyin_range(starts: list[str]) -> Q:
-    # One range from the first start to past the last: an index scan in pinyin order can begin
-    # there (an OR of several ranges could only be filtered, after reading the index from "a").
+    # Used with one start only: an index scan in pinyin order can begin there. Several readings
+    # (朱 zhu / shu) would make it a wide range or an OR, neither of which the index answers in order.
     low, high = min(starts), max(starts)
     return Q(name_pinyin__gte=low, name_pinyin__lt=high[:-1] + chr(ord(high[-1]) + 1))
 
@@ -242,7 +244,7 @@ SEARCH_COUNT_CAP = 1000
 def count_capped(qs: QuerySet, cap: int = SEARCH_COUNT_CAP) -> tuple[int, bool]:
     """(count, more) for a result list: counts at most cap + 1 rows, so "张" over a whole district
     answers at once; a page shows "1000+" when `more`."""
-    n = qs[: cap + 1].count()
+    n = qs.order_by()[: cap + 1].count()
     return min(n, cap), n > cap
 
 
@@ -262,15 +264,24 @@ def search_residents(viewer, filters: ResidentFilters, *, today: datetime.date |
             qs = qs.filter(phone_hash=_phone_hash(compact))
         elif _LATIN.fullmatch(compact.lower()):
             low = compact.lower()
-            qs = qs.filter(Q(name_initials__startswith=low) | Q(name_pinyin__startswith=low))
-            # Both kinds of hit have a pinyin starting with the first letter typed: said as a range,
-            # it lets the database read the pinyin index in the list's order (see _pinyin_range).
-            qs = qs.filter(_pinyin_range([low[0]]))
+            if _NEVER_INITIAL.search(low):
+                # No syllable starts with i, u or ü: "zhangwei" can only be the start of a pinyin.
+                qs = qs.filter(name_pinyin__startswith=low).filter(_pinyin_range([low]))
+            else:
+                qs = qs.filter(Q(name_initials__startswith=low) | Q(name_pinyin__startswith=low))
+                # Both kinds of hit have a pinyin starting with the first letter typed: said as a
+                # range, it lets the database read the pinyin index in the list's order.
+                qs = qs.filter(_pinyin_range([low[0]]))
         else:
-            qs = qs.filter(name__startswith=text)
-            starts = _pinyin_starts(text)
-            if starts:
-                qs = qs.filter(_pinyin_range(starts))
+            if len(text) == 1:
+                # A surname: the (first character, pinyin) index gives its hits in list order. The
+                # same test as startswith, said once (said twice, the planner thinks it rare).
+                qs = qs.alias(name_first=Left("name", 1)).filter(name_first=text)
+            else:
+                qs = qs.filter(name__startswith=text)
+                starts = _pinyin_starts(text)
+                if len(starts) == 1:
+                    qs = qs.filter(_pinyin_range(starts))
     if filters.id_number:
         qs = qs.filter(id_number_hash=_id_hash(unicodedata.normalize("NFKC", filters.id_number).strip().upper()))
     if filters.phone:
