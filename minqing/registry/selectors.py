@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q, QuerySet
-from django.db.models.functions import Left
+from django.db.models.functions import Left, Lower
 from django.utils import timezone
 from pypinyin import Style, pinyin
 
@@ -256,6 +256,7 @@ def search_residents(viewer, filters: ResidentFilters, *, today: datetime.date |
     qs = residents_visible_to(viewer)
     text = unicodedata.normalize("NFKC", filters.q or "").strip()
     compact = re.sub(r"\s+", "", text)
+    order = ("name_pinyin", "pk")
     if compact:
         upper = compact.upper()
         if _ID_LIKE.fullmatch(upper):
@@ -282,6 +283,11 @@ def search_residents(viewer, filters: ResidentFilters, *, today: datetime.date |
                 starts = _pinyin_starts(text)
                 if len(starts) == 1:
                     qs = qs.filter(_pinyin_range(starts))
+                else:
+                    # 其其格 (qi/ji …): no one range. The same order, said so that no index offers
+                    # it: the few hits of a full name are found by the name and sorted, instead of
+                    # walking the pinyin index from "a" in search of them.
+                    order = (Lower("name_pinyin"), "pk")
     if filters.id_number:
         qs = qs.filter(id_number_hash=_id_hash(unicodedata.normalize("NFKC", filters.id_number).strip().upper()))
     if filters.phone:
@@ -311,7 +317,7 @@ def search_residents(viewer, filters: ResidentFilters, *, today: datetime.date |
             qs = qs.filter(_age_tag_q(tag, today))
         else:
             qs = qs.filter(pk__in=ResidentTag.objects.filter(tag=tag).values("resident_id"))
-    return qs.order_by("name_pinyin", "pk")
+    return qs.order_by(*order)
 
 
 # Pages ------------------------------------------------------------------------------------------
