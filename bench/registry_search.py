@@ -82,7 +82,7 @@ def _parse_args():
         "--count",
         choices=["exact", "capped"],
         default="capped",
-        help="qs.count(), or selectors.count_capped (at most 1,001 rows counted, shown as 1000+)",
+        help="qs.count(), or core.pagination.count_capped (at most 1,001 rows counted, shown as 1000+)",
     )
     p.add_argument("--only", default="", help="comma-separated readers: district,community,grid")
     p.add_argument("--household-page", action="store_true", help="also time the household page (10 members)")
@@ -111,6 +111,7 @@ from django.utils import timezone  # noqa: E402
 from minqing.accounts.models import User  # noqa: E402
 from minqing.accounts.roles import Role  # noqa: E402
 from minqing.areas.models import Area, AreaLevel  # noqa: E402
+from minqing.core.pagination import count_capped  # noqa: E402
 from minqing.core.pii import pii_hash  # noqa: E402
 from minqing.registry import selectors  # noqa: E402
 from minqing.registry.cleaning import name_pinyin  # noqa: E402
@@ -430,7 +431,7 @@ def _residents(rng: random.Random, n_residents: int, dwelling_ids: list[int], no
 def _first_page(user, q: str) -> tuple[int, list]:
     user._minqing_scope = None  # a new request computes the scope again
     qs = selectors.search_residents(user, selectors.ResidentFilters(q=q))
-    count = qs.count() if ARGS.count == "exact" else selectors.count_capped(qs)[0]
+    count = qs.count() if ARGS.count == "exact" else count_capped(qs, selectors.SEARCH_COUNT_CAP)[0]
     return count, list(qs[:20])
 
 

@@ -242,13 +242,6 @@ def _pinyin_range(starts: list[str]) -> Q:
 SEARCH_COUNT_CAP = 1000
 
 
-def count_capped(qs: QuerySet, cap: int = SEARCH_COUNT_CAP) -> tuple[int, bool]:
-    """(count, more) for a result list: counts at most cap + 1 rows, so "张" over a whole district
-    answers at once; a page shows "1000+" when `more`."""
-    n = qs.order_by()[: cap + 1].count()
-    return min(n, cap), n > cap
-
-
 def search_residents(viewer, filters: ResidentFilters, *, today: datetime.date | None = None) -> QuerySet[Resident]:
     """Residents in the viewer's scope matching every filter given. `q` is read as what it looks like:
     an ID number or a phone (exact, through the keyed hash), Latin letters (the start of the name's
