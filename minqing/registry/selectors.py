@@ -9,7 +9,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Left, Lower
 from django.utils import timezone
+from pypinyin import Style, pinyin
 
 from minqing.accounts import scope
 from minqing.accounts.models import User
@@ -205,6 +207,41 @@ def _birth_cutoff(today: datetime.date, years: int) -> datetime.date:
         return today.replace(year=today.year - years, day=28)
 
 
+# At a million residents a list ordered by pinyin must not read every name starting with 王 to find
+# its first 20 (nor walk the whole pinyin index from "a" looking for them): a name-prefix search also
+# says which pinyin its hits start with, as a range the pinyin index answers in order. The condition
+# is implied by the prefix (it is only added when every typed character has a single reading), so it
+# never drops a hit; bench/RESULTS.md has the figures.
+_MAX_READINGS = 16
+_NEVER_INITIAL = re.compile(r"[iuv]")
+
+
+def _pinyin_starts(text: str) -> list[str]:
+    """Every way the pinyin of a name starting with `text` can start (all readings of each
+    character, 曾 → ceng / zeng), as long as there are few; [] when a character has no reading."""
+    starts = [""]
+    for char in text:
+        readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
+        options = {re.sub(r"[^a-z]", "", r.lower()) for r in (readings[0] if readings else [])} - {""}
+        if not options:
+            break  # a character with no pinyin (·, a rare one): what came before still holds
+        extended = [s + o for s in starts for o in options]
+        if len(extended) > _MAX_READINGS:
+            break
+        starts = extended
+    return [s for s in starts if s]
+
+
+def _pinyin_range(starts: list[str]) -> Q:
+    # Used with one start only: an index scan in pinyin order can begin there. Several readings
+    # (朱 zhu / shu) would make it a wide range or an OR, neither of which the index answers in order.
+    low, high = min(starts), max(starts)
+    return Q(name_pinyin__gte=low, name_pinyin__lt=high[:-1] + chr(ord(high[-1]) + 1))
+
+
+SEARCH_COUNT_CAP = 1000
+
+
 def search_residents(viewer, filters: ResidentFilters, *, today: datetime.date | None = None) -> QuerySet[Resident]:
     """Residents in the viewer's scope matching every filter given. `q` is read as what it looks like:
     an ID number or a phone (exact, through the keyed hash), Latin letters (the start of the name's
@@ -213,6 +250,7 @@ def search_residents(viewer, filters: ResidentFilters, *, today: datetime.date |
     qs = residents_visible_to(viewer)
     text = unicodedata.normalize("NFKC", filters.q or "").strip()
     compact = re.sub(r"\s+", "", text)
+    order = ("name_pinyin", "pk")
     if compact:
         upper = compact.upper()
         if _ID_LIKE.fullmatch(upper):
@@ -221,9 +259,29 @@ def search_residents(viewer, filters: ResidentFilters, *, today: datetime.date |
             qs = qs.filter(phone_hash=_phone_hash(compact))
         elif _LATIN.fullmatch(compact.lower()):
             low = compact.lower()
-            qs = qs.filter(Q(name_initials__startswith=low) | Q(name_pinyin__startswith=low))
+            if _NEVER_INITIAL.search(low):
+                # No syllable starts with i, u or ü: "zhangwei" can only be the start of a pinyin.
+                qs = qs.filter(name_pinyin__startswith=low).filter(_pinyin_range([low]))
+            else:
+                qs = qs.filter(Q(name_initials__startswith=low) | Q(name_pinyin__startswith=low))
+                # Both kinds of hit have a pinyin starting with the first letter typed: said as a
+                # range, it lets the database read the pinyin index in the list's order.
+                qs = qs.filter(_pinyin_range([low[0]]))
         else:
-            qs = qs.filter(name__startswith=text)
+            if len(text) == 1:
+                # A surname: the (first character, pinyin) index gives its hits in list order. The
+                # same test as startswith, said once (said twice, the planner thinks it rare).
+                qs = qs.alias(name_first=Left("name", 1)).filter(name_first=text)
+            else:
+                qs = qs.filter(name__startswith=text)
+                starts = _pinyin_starts(text)
+                if len(starts) == 1:
+                    qs = qs.filter(_pinyin_range(starts))
+                else:
+                    # 其其格 (qi/ji …): no one range. The same order, said so that no index offers
+                    # it: the few hits of a full name are found by the name and sorted, instead of
+                    # walking the pinyin index from "a" in search of them.
+                    order = (Lower("name_pinyin"), "pk")
     if filters.id_number:
         qs = qs.filter(id_number_hash=_id_hash(unicodedata.normalize("NFKC", filters.id_number).strip().upper()))
     if filters.phone:
@@ -253,7 +311,7 @@ def search_residents(viewer, filters: ResidentFilters, *, today: datetime.date |
             qs = qs.filter(_age_tag_q(tag, today))
         else:
             qs = qs.filter(pk__in=ResidentTag.objects.filter(tag=tag).values("resident_id"))
-    return qs.order_by("name_pinyin", "pk")
+    return qs.order_by(*order)
 
 
 # Pages ------------------------------------------------------------------------------------------

@@ -127,7 +127,7 @@ def resident_list(request):
     page = None
     if form.is_valid():
         results = selectors.search_residents(user, form.filters()).select_related(*_PLACE)
-        page = paginate(request, results, per_page=PER_PAGE)
+        page = paginate(request, results, per_page=PER_PAGE, cap=selectors.SEARCH_COUNT_CAP)
         selectors.attach_tags(user, list(page.object_list))
     can_export = has_capability(user, Capability.EXPORT_RESIDENTS)
     context = {

@@ -376,3 +376,11 @@ def test_household_page_shows_members_staff_and_former_members(persona, client_a
     assert 'data-testid="former-members"' in html and "朱明" in html
     assert str(EventKind.MOVED_OUT.label) in html
     assert client_as("grid2").get(f"/residents/households/{head.household_id}/").status_code == 404
+
+
+def test_a_search_with_more_hits_than_the_cap_says_so_instead_of_counting_them_all(client_as, monkeypatch):
+    from minqing.registry import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 5)
+    page = client_as("staff1").get("/residents/", {"status": "all"}).content.decode()
+    assert "超过 5 条，请缩小查询范围" in page
