@@ -407,7 +407,16 @@ def dwelling_residents(viewer, dwelling: Dwelling) -> tuple[list[Resident], list
 
 
 def resident_events(resident: Resident) -> list[ResidentEvent]:
-    return list(resident.events.select_related("dwelling__building__estate", "from_dwelling__building", "actor"))
+    # A dwelling is named "嘉和苑3号楼2单元1302室": estate, building and unit come along.
+    return list(
+        resident.events.select_related(
+            "dwelling__building__estate",
+            "dwelling__unit",
+            "from_dwelling__building__estate",
+            "from_dwelling__unit",
+            "actor",
+        )
+    )
 
 
 def resident_change_log(viewer, resident: Resident, *, page=1, per_page: int = 20):
