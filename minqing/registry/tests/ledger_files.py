@@ -23,7 +23,9 @@ def wrong_check(number: str) -> str:
     return number[:-1] + last
 
 
-def write_xlsx(path: Path, header: list[str], rows: list[list], *, title: str | None = "嘉和社区居民信息台账", filled_by=True) -> Path:
+def write_xlsx(
+    path: Path, header: list[str], rows: list[list], *, title: str | None = "嘉和社区居民信息台账", filled_by=True
+) -> Path:
     """A ledger as communities keep it: a merged title, a 填报单位/填报日期 line, then the header.
     Cells given as datetime.date become real date cells; ("serial", n) an Excel serial number shown
     as a date; floats stay numbers (the Excel-rounded ID)."""

@@ -13,7 +13,7 @@ from minqing.registry.ledger import services as ledger
 from minqing.registry.ledger.importer import plan_import, write_plan
 from minqing.registry.ledger.reader import read_sheet
 from minqing.registry.models import ImportStatus, Resident, ResidentTag
-from minqing.registry.tests.ledger_files import excel_row, id_number, wrong_check, write_csv, write_xlsx
+from minqing.registry.tests.ledger_files import excel_row, id_number, write_csv, write_xlsx, wrong_check
 
 pytestmark = pytest.mark.django_db
 
@@ -30,9 +30,29 @@ HEADER = ["序号", "居民姓名", "性别", "公民身份号码", "出生日�
 def messy_rows():
     spaced = " ".join([ZHANG[:6], ZHANG[6:14], ZHANG[14:]]).translate(FULL_WIDTH)
     return [
-        [1, " 张  杰 ", "男", spaced, datetime.date(1950, 3, 2), "138-0013-8000", "嘉和苑1号楼1单元101室", "户主", "独居老人、低保"],
+        [
+            1,
+            " 张  杰 ",
+            "男",
+            spaced,
+            datetime.date(1950, 3, 2),
+            "138-0013-8000",
+            "嘉和苑1号楼1单元101室",
+            "户主",
+            "独居老人、低保",
+        ],
         [2, "李 娜", "女", LI.lower(), "1952年5月6日", "0477-8123456", "嘉和苑1号楼1单元101室", "妻子", "无"],
-        [3, "王五", "", WANG, ("serial", 17729), "13900139000", "嘉和苑 1号楼 1单元 102", "户主", "残疾（肢体2级），高龄"],
+        [
+            3,
+            "王五",
+            "",
+            WANG,
+            ("serial", 17729),
+            "13900139000",
+            "嘉和苑 1号楼 1单元 102",
+            "户主",
+            "残疾（肢体2级），高龄",
+        ],
         [],
         [5, "张杰", "男", ZHANG, "1950-03-02", "13800138000", "嘉和苑1号楼1单元101室", "户主", ""],
         [6, "赵六", "男", wrong_check(id_number("19600101", 3)), "", "", "嘉和苑1号楼1单元102室", "子", ""],
@@ -42,7 +62,7 @@ def messy_rows():
         [10, "", "男", id_number("19600101", 6), "", "", "嘉和苑1号楼1单元102室", "子", ""],
         [11, "吴十", "男", id_number("19600101", 8), "", "", "嘉和苑1号楼1单元102室", "子", "党员先锋"],
         ["合计", "", "", "", "", "", "", "", "10人"],
-    ]
+    ]  # fmt: skip
 
 
 def _community(code=JIAHE) -> Area:
@@ -149,10 +169,18 @@ def test_split_address_columns_create_missing_places_in_the_named_grid(tmp_path)
 def test_csv_saved_by_wps_in_gbk_with_text_dates(tmp_path):
     header = ["姓名", "证件号码", "出生年月", "手机", "住址", "标签", "退役军人"]
     rows = [
-        ["马一", id_number("19550302", 21), "1955.3.2", "139 0013 9001", "嘉和苑2号楼1单元201室", "空巢老人/独居老人", "是"],
+        [
+            "马一",
+            id_number("19550302", 21),
+            "1955.3.2",
+            "139 0013 9001",
+            "嘉和苑2号楼1单元201室",
+            "空巢老人/独居老人",
+            "是",
+        ],
         ["马二", "", "19560401", "13900139002", "嘉和苑2号楼1单元201室", "", "否"],
         ["", "", "", "", "", "", ""],
-    ]
+    ]  # fmt: skip
     path = write_csv(tmp_path / "wps.csv", header, rows, encoding="gb18030")
     plan = _run(path, commit=True)
     assert (plan.summary["created"], plan.summary["skipped"]) == (2, 1)
@@ -228,12 +256,13 @@ def test_header_is_found_by_content_not_position(tmp_path):
 def test_command_line_writes_the_report(tmp_path):
     path = write_xlsx(tmp_path / "台账.xlsx", HEADER, messy_rows())
     out = tmp_path / "report.json"
-    call_command("import_residents", str(path), "--community", "嘉和社区", "--report", str(out), stdout=open(tmp_path / "o", "w"))
+    quiet = open(tmp_path / "o", "w")
+    call_command("import_residents", str(path), "--community", "嘉和社区", "--report", str(out), stdout=quiet)
     report = json.loads(out.read_text())
     assert set(report) == {"summary", "rows"}
     assert report["summary"]["created"] == 3 and report["summary"]["households"] == 2
     assert {r["status"] for r in report["rows"]} == {"created", "duplicate", "skipped", "refused"}
     assert set(report["rows"][0]) == {"row", "status", "field", "message"}
     assert not Resident.objects.filter(name="张杰").exists()
-    call_command("import_residents", str(path), "--community", JIAHE, "--commit", stdout=open(tmp_path / "o", "w"))
+    call_command("import_residents", str(path), "--community", JIAHE, "--commit", stdout=quiet)
     assert Resident.objects.filter(name="张杰").exists()
