@@ -21,7 +21,8 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from minqing.accounts.roles import Capability, has_capability
 from minqing.areas.models import Area, AreaLevel, Building, Dwelling, Estate, Unit
 from minqing.core.errors import ApplicationError
-from minqing.registry.cleaning import clean_flag, clean_name, clean_resident_fields, name_pinyin
+from minqing.core.pii import pii_hash
+from minqing.registry.cleaning import clean_flag, clean_name, clean_phone, clean_resident_fields, name_pinyin
 from minqing.registry.ledger.address import (
     Address,
     building_key,
@@ -344,6 +345,83 @@ class _Tags:
         wanted[tag.pk] = (grade, rest[:50])
 
 
+_IDENTITY_KEYS = ("document_kind", "id_number", "birth_date", "sex")
+_PLAIN_MOBILE = re.compile(r"1[0-9]{10}")
+
+
+def _memo_key(value):
+    # 1, 1.0 and True are equal dictionary keys; the type keeps their cleaning apart.
+    return (type(value), value)
+
+
+class _Memo:
+    """Most ledger columns repeat a few values (民族, 与户主关系, an address per household, tags):
+    each distinct value is cleaned once — with the shared cleaners — and its outcome reused,
+    a refusal included."""
+
+    def __init__(self, *, today, places, tags, address_keys):
+        self.today, self.places, self.tag_parser, self.address_keys = today, places, tags, address_keys
+        self.cache: dict = {}
+
+    def _get(self, key, compute):
+        try:
+            hit = self.cache[key]
+        except KeyError:
+            try:
+                hit = compute()
+            except ApplicationError as exc:
+                hit = exc
+            self.cache[key] = hit
+        except TypeError:  # an unhashable cell: cleaned each time
+            hit = compute()
+        if isinstance(hit, ApplicationError):
+            raise hit
+        return hit
+
+    def clean(self, key: str, raw) -> dict:
+        return self._get(
+            ("field", key, _memo_key(raw)),
+            lambda: clean_resident_fields({key: raw}, partial=True, today=self.today),
+        )
+
+    def place(self, cells: tuple, grid: str) -> tuple:
+        def compute():
+            address = parse_address(**dict(zip(self.address_keys, cells, strict=True)))
+            return self.places.resolve(address, grid)
+
+        return self._get(("place", tuple(_memo_key(c) for c in cells), grid), compute)
+
+    def tags(self, cells: tuple, veteran) -> dict:
+        hit = self._get(
+            ("tags", tuple(_memo_key(c) for c in cells), _memo_key(veteran)),
+            lambda: self.tag_parser.parse(list(cells), veteran),
+        )
+        return dict(hit)
+
+
+class _Phones:
+    """clean_phone for each number, except a plain 11-digit mobile whose first seven digits (the
+    number block, all phonenumbers' validity depends on) already passed: the answer is known."""
+
+    def __init__(self):
+        self.valid_blocks: set[str] = set()
+
+    def clean(self, raw) -> tuple[str, str | None]:
+        if isinstance(raw, str):
+            compact = raw.replace("-", "").replace(" ", "")
+        elif isinstance(raw, float) and raw.is_integer():
+            compact = str(int(raw))
+        else:
+            compact = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else ""
+        plain = _PLAIN_MOBILE.fullmatch(compact) is not None
+        if plain and compact[:7] in self.valid_blocks:
+            return compact, pii_hash(compact, "phone")
+        phone, phone_hash = clean_phone(raw)
+        if plain and phone == compact:
+            self.valid_blocks.add(compact[:7])
+        return phone, phone_hash
+
+
 def _sees_sensitive(actor) -> bool:
     # No actor: the operator's command line, which imports everything the ledger holds.
     return actor is None or has_capability(actor, Capability.VIEW_SENSITIVE)
@@ -393,6 +471,16 @@ def plan_import(
     grouped = "relation" in columns
     see_sensitive = _sees_sensitive(actor)
     address_keys = [k for k in ("address", "estate", "building", "unit", "room") if k in columns]
+    identity_keys = [k for k in _IDENTITY_KEYS if k in columns]
+    memo_keys = [k for k in profile_keys if k not in _IDENTITY_KEYS and k != "phone"]
+    memo = _Memo(today=today, places=places, tags=tags, address_keys=address_keys)
+    phones = _Phones()
+
+    def grid_of(cells):
+        return _text(cells[columns["grid"]]) if "grid" in columns else ""
+
+    def veteran_of(cells):
+        return cells[columns["veteran"]] if "veteran" in columns else None
 
     results: list[RowResult] = []
     planned: list[Planned] = []
@@ -410,20 +498,21 @@ def plan_import(
         results.append(result)
         try:
             name = clean_name(cells[columns["name"]] if "name" in columns else None)
-            data = {key: cells[columns[key]] for key in profile_keys}
-            if not see_sensitive and _text(data.get("health_notes")):
+            if not see_sensitive and "health_notes" in columns and _text(cells[columns["health_notes"]]):
                 raise ApplicationError(_("当前角色不能填写健康信息。"), field="health_notes")
-            values = clean_resident_fields(data, partial=True, today=today)
+            values = (
+                clean_resident_fields({k: cells[columns[k]] for k in identity_keys}, partial=True, today=today)
+                if identity_keys
+                else {}
+            )
+            if "phone" in columns:
+                values["phone"], values["phone_hash"] = phones.clean(cells[columns["phone"]])
+            for key in memo_keys:
+                values.update(memo.clean(key, cells[columns[key]]))
             values["name"] = name
             values["name_pinyin"], values["name_initials"] = pinyin[name]
-            address = parse_address(**{key: cells[columns[key]] for key in address_keys})
-            grid_text = _text(cells[columns["grid"]]) if "grid" in columns else ""
-            dwelling_key = places.resolve(address, grid_text)
-            wanted_tags = (
-                tags.parse([cells[i] for i in tag_columns], cells[columns["veteran"]] if "veteran" in columns else None)
-                if has_tags
-                else None
-            )
+            dwelling_key = memo.place(tuple(cells[columns[k]] for k in address_keys), grid_of(cells))
+            wanted_tags = memo.tags(tuple(cells[i] for i in tag_columns), veteran_of(cells)) if has_tags else None
         except ApplicationError as exc:
             result.status, result.field, result.message = REFUSED, _column_of(sheet, exc.field), str(exc.message)
             continue
