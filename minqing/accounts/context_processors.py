@@ -14,6 +14,7 @@ NAVIGATION = [
         Capability.VIEW_PLACES,
         ("/areas/buildings/", "/areas/units/", "/areas/dwellings/"),
     ),
+    (_("导入台账"), "ledger:list", Capability.IMPORT_RESIDENTS, ()),
     (_("用户管理"), "accounts:users", Capability.VIEW_USERS, ()),
     (_("审计日志"), "accounts:audit", Capability.VIEW_AUDIT, ()),
     (_("接口密钥"), "accounts:api_keys", Capability.ISSUE_API_KEYS, ()),
