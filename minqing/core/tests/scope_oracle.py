@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from minqing.accounts.models import Department, User
 from minqing.areas.models import Area, Building, Dwelling, Estate, Unit
+from minqing.registry.models import LedgerImport
 
 STAFF_ROLES = {"grid_worker", "community_staff", "community_admin", "subdistrict_staff", "district_staff"}
 
@@ -19,6 +20,7 @@ class Expected:
     dwellings: set[int] = field(default_factory=set)
     users: set[int] = field(default_factory=set)
     departments: set[int] = field(default_factory=set)
+    ledger_imports: set[int] = field(default_factory=set)
 
 
 def expected_for(user: User) -> Expected:
@@ -77,6 +79,9 @@ def expected_for(user: User) -> Expected:
     result.users = {u.pk for u in people if u.area_id and under(u.area_id, root)} | {user.pk}
     if role in ("subdistrict_staff", "district_staff"):
         result.users |= {u.pk for u in people if u.department_id and under(u.department.area_id, root)}
+    if role in ("community_staff", "community_admin"):
+        # Only the community's own staff import ledgers, and see the imports of their community.
+        result.ledger_imports = {i.pk for i in LedgerImport.objects.all() if under(i.community_id, root)}
     if role != "grid_worker":
         ancestors = set(chain(root))
         result.departments = {
