@@ -23,6 +23,7 @@ from minqing.areas.models import Area, AreaLevel, Building, Dwelling, Estate, Un
 from minqing.core.errors import ApplicationError
 from minqing.core.pii import pii_hash
 from minqing.registry.cleaning import clean_flag, clean_name, clean_phone, clean_resident_fields, name_pinyin
+from minqing.registry.ledger import bulk
 from minqing.registry.ledger.address import (
     Address,
     building_key,
@@ -700,43 +701,51 @@ def write_plan(plan: Plan, *, actor, community: Area, today: datetime.date | Non
         if existing is not None:
             household_ids[key] = existing.pk
         else:
-            new_households.append((key, Household(dwelling_id=dwelling_id, number=key[1] if key[0] != "row" else "")))
-    objs = [h for _key, h in new_households]
-    bulk_create_with_history(objs, Household, batch_size=BATCH, default_user=actor)
-    for key, h in new_households:
-        household_ids[key] = h.pk
+            new_households.append((key, dwelling_id, key[1] if key[0] != "row" else ""))
+    actor_id = actor.pk if actor is not None else None
+    now = timezone.now()
+    household_rows = []
+    for (key, dwelling_id, number), pk in zip(
+        new_households, bulk.reserve_ids(Household, len(new_households)), strict=True
+    ):
+        household_ids[key] = pk
+        household_rows.append({"id": pk, "dwelling_id": dwelling_id, "number": number})
+    bulk.insert(Household, household_rows, history_user_id=actor_id, now=now)
+    del household_rows
 
-    # New residents.
+    # New residents, their 登记/迁入 event and tags; a chunk at a time to bound memory.
     creating = [p for p in valid if p.existing is None]
+    note = _("台账导入")
     for start in range(0, len(creating), BATCH):
         chunk = creating[start : start + BATCH]
-        residents = []
-        for p in chunk:
-            values = p.values
-            resident = Resident(
-                household_id=household_ids[p.household_key], dwelling_id=dwelling_ids[p.dwelling_key], **values
-            )
+        ids = bulk.reserve_ids(Resident, len(chunk))
+        residents, events, links = [], [], []
+        for p, pk in zip(chunk, ids, strict=True):
+            row = dict(p.values)
+            row["id"] = pk
+            row["household_id"] = household_ids[p.household_key]
+            row["dwelling_id"] = dwelling_ids[p.dwelling_key]
             if p.household_key[0] == "row":
-                resident.relation = Relation.HEAD
-            residents.append(resident)
-        bulk_create_with_history(residents, Resident, batch_size=BATCH, default_user=actor)
-        events, links = [], []
-        for p, resident in zip(chunk, residents, strict=True):
-            moved_in = p.values.get("moved_in_on")
+                row["relation"] = Relation.HEAD
+            residents.append(row)
+            moved_in = row.get("moved_in_on")
             events.append(
-                ResidentEvent(
-                    resident_id=resident.pk,
-                    kind=EventKind.MOVED_IN if moved_in else EventKind.REGISTERED,
-                    occurred_on=moved_in or today,
-                    dwelling_id=resident.dwelling_id,
-                    note=_("台账导入"),
-                    actor=actor,
-                )
+                {
+                    "resident_id": pk,
+                    "kind": EventKind.MOVED_IN if moved_in else EventKind.REGISTERED,
+                    "occurred_on": moved_in or today,
+                    "dwelling_id": row["dwelling_id"],
+                    "note": note,
+                    "actor_id": actor_id,
+                }
             )
             for tag_id, (grade, detail) in (p.tags or {}).items():
-                links.append(ResidentTag(resident_id=resident.pk, tag_id=tag_id, grade=grade, detail=detail))
-        ResidentEvent.objects.bulk_create(events, batch_size=BATCH)
-        bulk_create_with_history(links, ResidentTag, batch_size=BATCH, default_user=actor)
+                links.append({"resident_id": pk, "tag_id": tag_id, "grade": grade, "detail": detail})
+        bulk.insert(Resident, residents, history_user_id=actor_id, now=now)
+        bulk.insert(ResidentEvent, events, with_history=False, now=now)
+        for link, pk in zip(links, bulk.reserve_ids(ResidentTag, len(links)), strict=True):
+            link["id"] = pk
+        bulk.insert(ResidentTag, links, history_user_id=actor_id, now=now)
 
     # Updates.
     updating = [p for p in valid if p.existing is not None]
