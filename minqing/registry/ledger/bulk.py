@@ -11,7 +11,7 @@ the write lock from BEGIN IMMEDIATE), so history rows, events and tags can name 
 
 import datetime
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 from minqing.core.pii import EncryptedTextField
@@ -44,7 +44,8 @@ _PREPARED_TYPES = {"DateField", "DateTimeField", "TimeField", "DecimalField", "J
 
 def _preparers(model: type[Model], *, now: datetime.datetime, with_pk: bool):
     """(column, attname, default, prepare) per concrete field; `prepare` is None where the value goes
-    to the driver as it is (text, numbers, booleans, foreign keys)."""
+    to the driver as it is (text, numbers, booleans, foreign keys). The default is prepared already."""
+    conn = connections[DEFAULT_DB_ALIAS]  # resolved once: the proxy costs a context lookup per use
     out = []
     for field in model._meta.concrete_fields:
         if field.primary_key and not with_pk:
@@ -53,7 +54,9 @@ def _preparers(model: type[Model], *, now: datetime.datetime, with_pk: bool):
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             default = now
         needs_prep = field.get_internal_type() in _PREPARED_TYPES or isinstance(field, EncryptedTextField)
-        prepare = (lambda value, f=field: f.get_db_prep_save(value, connection)) if needs_prep else None
+        prepare = (lambda value, f=field: f.get_db_prep_save(value, conn)) if needs_prep else None
+        if prepare is not None and default is not None:
+            default = prepare(default)
         out.append((field.column, field.attname, default, prepare))
     return out
 
@@ -82,8 +85,11 @@ def insert(model: type[Model], rows: list[dict], *, history_user_id=None, with_h
     for row in rows:
         values = []
         for _column, attname, default, prepare in preparers:
-            value = row.get(attname, default)
-            values.append(prepare(value) if prepare is not None else value)
+            if attname in row:
+                value = row[attname]
+                values.append(prepare(value) if prepare is not None else value)
+            else:
+                values.append(default)
         prepared_rows.append(tuple(values))
     _execute(model, columns, prepared_rows)
     history = getattr(model, "history", None)

@@ -11,9 +11,10 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -401,8 +402,9 @@ class _Memo:
 
 
 class _Phones:
-    """clean_phone for each number, except a plain 11-digit mobile whose first seven digits (the
-    number block, all phonenumbers' validity depends on) already passed: the answer is known."""
+    """clean_phone for each number, except a plain 11-digit mobile whose first five digits already
+    passed: phonenumbers decides a Chinese mobile's validity on at most its first five digits
+    (pattern "1(?:610\\d|740[0-5])\\d{6}|1(?:[38]\\d|…)\\d{8}"), so the answer is known."""
 
     def __init__(self):
         self.valid_blocks: set[str] = set()
@@ -415,11 +417,11 @@ class _Phones:
         else:
             compact = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else ""
         plain = _PLAIN_MOBILE.fullmatch(compact) is not None
-        if plain and compact[:7] in self.valid_blocks:
+        if plain and compact[:5] in self.valid_blocks:
             return compact, pii_hash(compact, "phone")
         phone, phone_hash = clean_phone(raw)
         if plain and phone == compact:
-            self.valid_blocks.add(compact[:7])
+            self.valid_blocks.add(compact[:5])
         return phone, phone_hash
 
 
@@ -552,6 +554,16 @@ def _visible_links(ids: list[int], *, see_sensitive: bool):
     return links if see_sensitive else links.filter(tag__sensitive=False)
 
 
+_EXISTING_FIELDS = ("pk", "id_number_hash", "status", "household_id", "dwelling_id", *_COMPARED)
+
+
+def _existing(queryset):
+    """What a match is compared on, as plain rows: no model instances, nothing decrypted (the phone is
+    compared by its hash)."""
+    for row in queryset.values(*_EXISTING_FIELDS, community_id=F("dwelling__building__grid__parent_id")):
+        yield SimpleNamespace(**row)
+
+
 def _match_existing(
     planned: list[Planned], *, community: Area, places: _Places, sheet: Sheet, see_sensitive: bool
 ) -> None:
@@ -562,13 +574,9 @@ def _match_existing(
     community_id = community.pk
     for start in range(0, len(hashes), BATCH):
         batch = hashes[start : start + BATCH]
-        for resident in (
-            Resident.objects.filter(id_number_hash__in=batch)
-            .defer("id_number", "phone")
-            .select_related("dwelling__building__grid")
-        ):
+        for resident in _existing(Resident.objects.filter(id_number_hash__in=batch)):
             p = by_hash[resident.id_number_hash]
-            if resident.dwelling.building.grid.parent_id != community_id:
+            if resident.community_id != community_id:
                 resident = Resident.objects.select_related("dwelling__building__grid__parent").get(pk=resident.pk)
                 p.result.status, p.result.field = REFUSED, _column_of(sheet, "id_number")
                 p.result.message = duplicate_message(resident)
@@ -580,9 +588,7 @@ def _match_existing(
         found = {}
         ids = list(dwelling_ids)
         for start in range(0, len(ids), BATCH):
-            for resident in Resident.objects.filter(dwelling_id__in=ids[start : start + BATCH]).defer(
-                "id_number", "phone"
-            ):
+            for resident in _existing(Resident.objects.filter(dwelling_id__in=ids[start : start + BATCH])):
                 found.setdefault((resident.name, resident.dwelling_id), resident)
         for p in without_id:
             dwelling = places.existing_dwelling(p.dwelling_key)
@@ -618,7 +624,7 @@ def _compare(p: Planned, places: _Places, current_tags: dict, sheet: Sheet) -> N
         p.result.status, p.result.field = REFUSED, _column_of(sheet, "name")
         p.result.message = _("%(name)s 已%(status)s，档案只作留存，不能由台账修改。") % {
             "name": resident.name,
-            "status": resident.get_status_display().removeprefix("已"),
+            "status": str(ResidentStatus(resident.status).label).removeprefix("已"),
         }
         return
     p.changed = changed
