@@ -122,6 +122,10 @@ def ledger_import_preview(*, ledger_import_id: int) -> LedgerImport:
     except ApplicationError as exc:
         _fail(ledger_import, str(exc.message))
         return ledger_import
+    except Exception:
+        # The page must not show "正在预检" forever; the error itself goes to the log.
+        _fail(ledger_import, _("预检时发生内部错误，请稍后重试或联系管理员。"))
+        raise
     _store_results(ledger_import, plan, status=ImportStatus.PREVIEWED)
     return ledger_import
 
@@ -167,6 +171,9 @@ def ledger_import_commit(*, ledger_import_id: int, actor_id: int | None = None, 
     except IntegrityError:
         # Someone registered one of these people between the plan and the write: nothing landed.
         _fail(ledger_import, _("导入期间有其他人修改了居民数据，本次未写入任何数据，请重新上传。"))
+    except Exception:
+        _fail(ledger_import, _("导入时发生内部错误，未写入任何数据，请稍后重试或联系管理员。"))
+        raise
     return ledger_import
 
 
