@@ -116,7 +116,7 @@ def normalise_document_text(raw) -> str:
 def parse_id_number(raw, *, today: datetime.date | None = None) -> CitizenId:
     """A citizen ID number as typed, pasted or read from a spreadsheet cell (str, int or float) →
     the normalised 18-digit number with its birth date, sex and region code."""
-    label = gettext("公民身份号码")
+    label = _("公民身份号码")  # lazy: translated only when a message is built
     text = _clean(raw, label=label)
     if len(text) == 15:
         return _from_first_generation(text, label=label, today=today)

@@ -1,0 +1,122 @@
+"""Inserting a hundred thousand rows with their history rows, fast.
+
+Django's bulk_create compiles every value of every object through the SQL compiler (about 40 µs an
+object here) and simple-history's bulk_history_create does it again, encrypting each ID number and
+phone a second time. Here each value is prepared once by its own field (get_db_prep_save, so an
+encrypted field stores its Fernet token and a date what the backend expects), the history row
+reuses the prepared values — the same ciphertext — and rows go in with executemany.
+
+Primary keys are reserved first (a PostgreSQL sequence; on SQLite the import's transaction holds
+the write lock from BEGIN IMMEDIATE), so history rows, events and tags can name their residents."""
+
+import datetime
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Model
+
+from minqing.core.pii import EncryptedTextField
+
+CHUNK = 2000
+
+
+def reserve_ids(model: type[Model], count: int) -> list[int]:
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    column = model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, column, count]
+            )
+            return [row[0] for row in cursor.fetchall()]
+        qn = connection.ops.quote_name
+        cursor.execute(f"SELECT COALESCE(MAX({qn(column)}), 0) FROM {qn(table)}")
+        start = cursor.fetchone()[0]
+        # AUTOINCREMENT never reuses an id, even one whose row is gone: start above its counter too.
+        cursor.execute("SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = %s", [table])
+        start = max(start, cursor.fetchone()[0])
+    return list(range(start + 1, start + 1 + count))
+
+
+_PREPARED_TYPES = {"DateField", "DateTimeField", "TimeField", "DecimalField", "JSONField", "UUIDField"}
+
+
+def _preparers(model: type[Model], *, now: datetime.datetime, with_pk: bool):
+    """(column, attname, default, prepare) per concrete field; `prepare` is None where the value goes
+    to the driver as it is (text, numbers, booleans, foreign keys). The default is prepared already."""
+    conn = connections[DEFAULT_DB_ALIAS]  # resolved once: the proxy costs a context lookup per use
+    out = []
+    for field in model._meta.concrete_fields:
+        if field.primary_key and not with_pk:
+            continue
+        default = field.get_default()
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            default = now
+        needs_prep = field.get_internal_type() in _PREPARED_TYPES or isinstance(field, EncryptedTextField)
+        prepare = (lambda value, f=field: f.get_db_prep_save(value, conn)) if needs_prep else None
+        if prepare is not None and default is not None:
+            default = prepare(default)
+        out.append((field.column, field.attname, default, prepare))
+    return out
+
+
+def _execute(model: type[Model], columns: list[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    table, names = qn(model._meta.db_table), ", ".join(qn(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY: one stream instead of a statement per row (3–4× faster than executemany here).
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
+        for start in range(0, len(rows), CHUNK):
+            cursor.executemany(sql, rows[start : start + CHUNK])
+
+
+def insert(model: type[Model], rows: list[dict], *, history_user_id=None, with_history: bool = True, now=None) -> None:
+    """Insert `rows` (dicts by attname, each with its reserved "id") and, for a model with history, a
+    "+" history row each, as simple-history would write on create."""
+    now = now or datetime.datetime.now(tz=datetime.UTC)
+    if not rows:
+        return
+    preparers = _preparers(model, now=now, with_pk="id" in rows[0])
+    columns = [column for column, *_ in preparers]
+    prepared_rows: list[tuple] = []
+    for row in rows:
+        values = []
+        for _column, attname, default, prepare in preparers:
+            if attname in row:
+                value = row[attname]
+                values.append(prepare(value) if prepare is not None else value)
+            else:
+                values.append(default)
+        prepared_rows.append(tuple(values))
+    _execute(model, columns, prepared_rows)
+    history = getattr(model, "history", None)
+    if not with_history or history is None:
+        return
+    historical = history.model
+    index = {attname: i for i, (_c, attname, _d, _p) in enumerate(preparers)}
+    prepared_now = historical._meta.get_field("history_date").get_db_prep_save(now, connection)
+    h_columns, picks = [], []
+    for field in historical._meta.concrete_fields:
+        if field.attname == "history_id":
+            continue
+        h_columns.append(field.column)
+        if field.attname in index:
+            picks.append(("row", index[field.attname]))
+        elif field.attname == "history_date":
+            picks.append(("const", prepared_now))
+        elif field.attname == "history_type":
+            picks.append(("const", "+"))
+        elif field.attname == "history_user_id":
+            picks.append(("const", history_user_id))
+        else:
+            picks.append(("const", None))  # history_change_reason
+    history_rows = [tuple(values[i] if kind == "row" else i for kind, i in picks) for values in prepared_rows]
+    _execute(historical, h_columns, history_rows)
