@@ -166,6 +166,9 @@ def ledger_import_commit(*, ledger_import_id: int, actor_id: int | None = None, 
                 | {"households": summary["households"], "file": ledger_import.file_name},
             )
             _store_results(ledger_import, plan, status=ImportStatus.COMMITTED)
+        # The ledger holds every ID number and phone in clear: once its rows are in the registry (and
+        # the refused ones in the error workbook) the upload is not kept on disk.
+        ledger_import.file.delete(save=True)
     except ApplicationError as exc:
         _fail(ledger_import, str(exc.message))
     except IntegrityError:

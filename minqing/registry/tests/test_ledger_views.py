@@ -36,6 +36,7 @@ def test_staff_previews_commits_and_downloads_the_refused_rows(client_as, tmp_pa
     item.refresh_from_db()
     assert item.status == ImportStatus.COMMITTED
     assert Resident.objects.filter(name__in=["张杰", "李娜", "王五"]).count() == 3
+    assert not item.file and item.file_name == "台账.xlsx"  # the ledger itself is not kept
     download = client.get(f"/imports/{item.pk}/errors.xlsx")
     assert download.status_code == 200 and "attachment" in download["Content-Disposition"]
     path = tmp_path / "errors.xlsx"
