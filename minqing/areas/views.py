@@ -11,11 +11,10 @@ from functools import wraps
 from itertools import groupby
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.db.models.functions import Length
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -37,8 +36,8 @@ from minqing.areas.forms import (
     UnitForm,
 )
 from minqing.areas.models import PARENT_LEVEL, Area, AreaLevel
-from minqing.core.errors import ApplicationError, NotFound, PermissionDenied
-from minqing.core.forms import form_error
+from minqing.core.errors import NotFound, PermissionDenied
+from minqing.core.forms import form_page
 from minqing.core.pagination import page_links, paginate
 from minqing.registry import selectors as registry_selectors
 
@@ -94,32 +93,8 @@ def _history(request, obj) -> dict:
 # Form pages --------------------------------------------------------------------------------------
 
 
-def _form_page(
-    request,
-    *,
-    form: forms.Form,
-    title: str,
-    back_url: str,
-    submit: str,
-    save: Callable[[dict], str],
-    success: str,
-    template: str = "areas/form.html",
-    extra: dict | None = None,
-):
-    """GET shows the form; POST runs one service and goes to the page it returns, or shows the
-    service's error next to the field it names."""
-    if request.method == "POST" and form.is_valid():
-        try:
-            next_url = save(form.cleaned_data)
-        except (NotFound, PermissionDenied):
-            raise
-        except ApplicationError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, success)
-            return redirect(next_url)
-    context = {"form": form, "title": title, "back_url": back_url, "submit": submit, **(extra or {})}
-    return render(request, template, context)
+def _form_page(request, **kwargs):
+    return form_page(request, **{"template": "areas/form.html", **kwargs})
 
 
 def _retire_page(request, *, obj, title: str, back_url: str, consequence: str, retire: Callable[[], str]):

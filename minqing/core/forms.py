@@ -1,7 +1,11 @@
+from collections.abc import Callable
+
 from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy
 
-from minqing.core.errors import ApplicationError
+from minqing.core.errors import ApplicationError, NotFound, PermissionDenied
 
 
 def form_error(form: forms.Form, exc: ApplicationError) -> None:
@@ -13,3 +17,31 @@ def form_error(form: forms.Form, exc: ApplicationError) -> None:
 # Django ends every form label with gettext(":"); our zh-Hans catalogue makes it the full-width
 # colon a Chinese form uses. Marked here so makemessages keeps the entry.
 LABEL_SUFFIX = gettext_lazy(":")
+
+
+def form_page(
+    request,
+    *,
+    form: forms.Form,
+    template: str,
+    title: str,
+    back_url: str,
+    submit: str,
+    save: Callable[[dict], str],
+    success: str,
+    extra: dict | None = None,
+):
+    """GET shows the form; POST runs one service and goes to the page it returns, or shows the
+    service's error next to the field it names. Not found and forbidden stay the 404 and 403 pages."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            next_url = save(form.cleaned_data)
+        except (NotFound, PermissionDenied):
+            raise
+        except ApplicationError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, success)
+            return redirect(next_url)
+    context = {"form": form, "title": title, "back_url": back_url, "submit": submit, **(extra or {})}
+    return render(request, template, context)

@@ -7,11 +7,9 @@ Out of scope is NotFound (the 404 page, the same as a missing id); a role that m
 not change it gets the 403 page. ID numbers and phones are masked on every page; the full value only
 comes back from the reveal fragment."""
 
-from collections.abc import Callable
 from functools import wraps
 from urllib.parse import quote
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -26,7 +24,7 @@ from minqing.accounts.roles import Capability, has_capability
 from minqing.areas import selectors as places
 from minqing.areas.models import AreaLevel
 from minqing.core.errors import ApplicationError, NotFound, PermissionDenied
-from minqing.core.forms import form_error
+from minqing.core.forms import form_error, form_page
 from minqing.core.pagination import page_links, paginate
 from minqing.registry import selectors, services
 from minqing.registry.export import export_filename, export_residents
@@ -77,32 +75,8 @@ def _resident_url(resident) -> str:
     return reverse("registry:detail", args=[resident.pk])
 
 
-def _form_page(
-    request,
-    *,
-    form: forms.Form,
-    title: str,
-    back_url: str,
-    submit: str,
-    save: Callable[[dict], str],
-    success: str,
-    template: str = "registry/form.html",
-    extra: dict | None = None,
-):
-    """GET shows the form; POST runs one service and goes to the page it returns, or shows the
-    service's error next to the field it names."""
-    if request.method == "POST" and form.is_valid():
-        try:
-            next_url = save(form.cleaned_data)
-        except (NotFound, PermissionDenied):
-            raise
-        except ApplicationError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, success)
-            return redirect(next_url)
-    context = {"form": form, "title": title, "back_url": back_url, "submit": submit, **(extra or {})}
-    return render(request, template, context)
+def _form_page(request, **kwargs):
+    return form_page(request, **{"template": "registry/form.html", **kwargs})
 
 
 # The search --------------------------------------------------------------------------------------
