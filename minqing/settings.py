@@ -126,6 +126,9 @@ if env_str("MINQING_TEST_DB_NAME", ""):
     DATABASES["default"]["TEST"] = {"NAME": env_str("MINQING_TEST_DB_NAME", "")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# A ledger with more rows than this is previewed and imported by the background worker.
+MINQING_IMPORT_INLINE_ROWS = env_int("MINQING_IMPORT_INLINE_ROWS", 2000)
+
 _redis_url = env_str("REDIS_URL", "")
 CACHES = {
     "default": (

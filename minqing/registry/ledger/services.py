@@ -30,7 +30,7 @@ ERROR_COLUMN = "错误原因"
 
 def inline_rows() -> int:
     """Files with more data rows than this are previewed and committed by the task worker."""
-    return int(getattr(settings, "MINQING_IMPORT_INLINE_ROWS", 2000))
+    return settings.MINQING_IMPORT_INLINE_ROWS
 
 
 def _community_for_import(actor, community) -> Area:
