@@ -328,3 +328,43 @@ def _extend_for_suspension(ticket: Ticket, now) -> None:
             datetime.datetime.combine(due_day, timezone.localtime(ticket.finish_due_at).time())
         )
         ticket.deadline_provisional = ticket.deadline_provisional or provisional
+
+
+# The deadline sweep -----------------------------------------------------------------------------
+
+DUE_SOON = datetime.timedelta(hours=24)
+# States in which the finish deadline runs: still someone's work and not suspended (handled demands
+# wait for 销号, which is the community's step, not the handler's lateness).
+_RUNNING = sorted(lifecycle.OPEN_STATES - {Status.SUSPENDED})
+
+
+def deadline_sweep(*, now: datetime.datetime | None = None, batch_size: int = 5000) -> dict[str, int]:
+    """Mark demands 临期 (due within DUE_SOON) and 超期 (past their finish deadline), once each, with a
+    system event on the timeline. Set-based: two UPDATEs and the events in batches, whatever the count."""
+    now = now or timezone.now()
+    counts = {}
+    for kind, field, condition in (
+        ("overdue", "overdue_at", {"finish_due_at__lt": now}),
+        ("due_soon", "warned_at", {"finish_due_at__gte": now, "finish_due_at__lt": now + DUE_SOON}),
+    ):
+        pending = Ticket.objects.filter(status__in=_RUNNING, **{f"{field}__isnull": True}, **condition)
+        ids = list(pending.values_list("pk", "status"))
+        for start in range(0, len(ids), batch_size):
+            chunk = ids[start : start + batch_size]
+            with transaction.atomic():
+                Ticket.objects.filter(pk__in=[pk for pk, _status in chunk], **{f"{field}__isnull": True}).update(
+                    **{field: now}
+                )
+                TicketEvent.objects.bulk_create(
+                    TicketEvent(
+                        ticket_id=pk,
+                        action=kind,
+                        from_status=status,
+                        to_status=status,
+                        actor_label=_("系统"),
+                        public=False,
+                    )
+                    for pk, status in chunk
+                )
+        counts[kind] = len(ids)
+    return counts

@@ -191,3 +191,37 @@ def test_the_documented_lifecycle_is_the_table():
 
     written = (settings.BASE_DIR / "docs" / "tickets-lifecycle.md").read_text(encoding="utf-8")
     assert written == lifecycle.docs(), "docs/tickets-lifecycle.md is stale: regenerate it (command in the file)"
+
+
+def test_the_sweep_marks_due_soon_and_overdue_once_and_skips_suspended(persona):
+    staff = persona("staff1")
+    received = timezone.now() - datetime.timedelta(days=30)
+    late = new_ticket(persona, received_at=received)
+    suspended = new_ticket(persona, received_at=received)
+    services.ticket_act(actor=staff, number=suspended.number, action="accept")
+    services.ticket_act(actor=staff, number=suspended.number, action="suspend", note="等待业主回家")
+    soon = new_ticket(persona)
+    Ticket.objects.filter(pk=soon.pk).update(finish_due_at=timezone.now() + datetime.timedelta(hours=3))
+    fresh = new_ticket(persona)
+    counts = services.deadline_sweep()
+    assert counts["overdue"] >= 1 and counts["due_soon"] >= 1
+    marked = {t.number: (t.overdue_at is not None, t.warned_at is not None) for t in Ticket.objects.all()}
+    assert marked[late.number] == (True, False)
+    assert marked[suspended.number] == (False, False)
+    assert marked[soon.number] == (False, True)
+    assert marked[fresh.number] == (False, False)
+    assert services.deadline_sweep() == {"overdue": 0, "due_soon": 0}  # once each
+    assert list(late.events.filter(action="overdue").values_list("public", flat=True)) == [False]
+
+
+def test_suspension_stops_the_clock(persona):
+    ticket = new_ticket(persona, received_at=datetime.datetime(2025, 9, 1, 9, 0, tzinfo=SHANGHAI))
+    assert timezone.localdate(ticket.finish_due_at) == datetime.date(2025, 9, 8)  # 5 working days after Mon 1 Sep
+    # Suspended on Wednesday 3 September, resumed on Monday 8: Thu 4, Fri 5 and Mon 8 were lost.
+    ticket.suspended_at = datetime.datetime(2025, 9, 3, 10, 0, tzinfo=SHANGHAI)
+    services._extend_for_suspension(ticket, datetime.datetime(2025, 9, 8, 9, 0, tzinfo=SHANGHAI))
+    assert timezone.localdate(ticket.finish_due_at) == datetime.date(2025, 9, 11)
+    # A suspension within one day moves nothing.
+    ticket.suspended_at = datetime.datetime(2025, 9, 10, 9, 0, tzinfo=SHANGHAI)
+    services._extend_for_suspension(ticket, datetime.datetime(2025, 9, 10, 17, 0, tzinfo=SHANGHAI))
+    assert timezone.localdate(ticket.finish_due_at) == datetime.date(2025, 9, 11)

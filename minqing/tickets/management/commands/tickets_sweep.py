@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from minqing.tickets.services import deadline_sweep
+
+
+class Command(BaseCommand):
+    help = "Mark demands due within 24 hours (临期) and past their deadline (超期), each once."
+
+    def handle(self, *args, **options):
+        counts = deadline_sweep()
+        self.stdout.write(f"临期 {counts['due_soon']}，超期 {counts['overdue']}")
