@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from minqing.accounts.models import Department, User
 from minqing.areas.models import Area, Building, Dwelling, Estate, Unit
 from minqing.registry.models import Household, LedgerImport, Resident, Tag
+from minqing.tickets.models import Ticket, Whistle
 
 STAFF_ROLES = {"grid_worker", "community_staff", "community_admin", "subdistrict_staff", "district_staff"}
 # DESIGN: liaisons and building heads know who needs care but hold no health details (sensitive tags);
@@ -28,6 +29,7 @@ class Expected:
     households: set[int] = field(default_factory=set)
     tags: set[int] = field(default_factory=set)
     ledger_imports: set[int] = field(default_factory=set)
+    tickets: set[int] = field(default_factory=set)
 
 
 def expected_for(user: User) -> Expected:
@@ -54,6 +56,11 @@ def expected_for(user: User) -> Expected:
         result.areas = {a for a in areas if under(a, root)}
         result.users = {u.pk for u in people if u.department_id == user.department_id} | {user.pk}
         result.departments = {user.department_id}
+        # Demands dispatched to the unit or whistled to it.
+        whistled = set(Whistle.objects.filter(department_id=user.department_id).values_list("ticket_id", flat=True))
+        result.tickets = {
+            t.pk for t in Ticket.objects.all() if t.department_id == user.department_id or t.pk in whistled
+        }
         return result
 
     if role == "liaison":
@@ -72,6 +79,20 @@ def expected_for(user: User) -> Expected:
         result.estates = {estate_of[b] for b in result.buildings}
         result.users = {user.pk}
         _registry(user, result, communities={areas[user.area_id].parent_id})
+        # Demands about their places, and those they reported themselves.
+        result.tickets = {
+            t.pk
+            for t in Ticket.objects.select_related("dwelling")
+            if t.created_by_id == user.pk
+            or (t.dwelling_id in result.dwellings if role == "liaison" else False)
+            or (
+                role == "building_head"
+                and (
+                    t.building_id in result.buildings
+                    or (t.dwelling_id is not None and t.dwelling.building_id in result.buildings)
+                )
+            )
+        }
         return result
 
     assert role in STAFF_ROLES, role
@@ -97,6 +118,7 @@ def expected_for(user: User) -> Expected:
     else:
         communities = {a for a in areas if areas[a].level == "community" and under(a, root)}
     _registry(user, result, communities=communities)
+    result.tickets = {t.pk for t in Ticket.objects.all() if under(t.area_id, root)}
     return result
 
 

@@ -11,6 +11,7 @@ from minqing.core.tests.scope_oracle import expected_for
 from minqing.registry import selectors as registry_selectors
 from minqing.registry import services as registry_services
 from minqing.registry.models import LedgerImport
+from minqing.tickets import selectors as ticket_selectors
 
 SELECTORS = {
     "areas": lambda u: area_selectors.areas_visible_to(u, include_retired=True),
@@ -20,6 +21,7 @@ SELECTORS = {
     "dwellings": lambda u: area_selectors.dwellings_visible_to(u, include_retired=True),
     "users": account_selectors.users_visible_to,
     "departments": account_selectors.departments_visible_to,
+    "tickets": ticket_selectors.tickets_visible_to,
 }
 
 
@@ -118,3 +120,14 @@ def test_inactive_user_sees_nothing(persona):
     user.is_active = False
     for entity, selector in {**SELECTORS, **REGISTRY_SELECTORS}.items():
         assert not selector(user).exists(), entity
+
+
+def test_the_tickets_matrix_is_not_trivial(persona):
+    """The demo's demands put something on both sides of every boundary, so the tickets rows can fail."""
+    seen = {u: expected_for(persona(u)) for u in ("liaison1", "grid1", "staff1", "staff2", "dept1", "dept2")}
+    assert seen["liaison1"].tickets and seen["liaison1"].tickets < seen["staff1"].tickets
+    assert seen["grid1"].tickets and seen["grid1"].tickets < seen["staff1"].tickets
+    assert seen["staff2"].tickets and seen["staff1"].tickets.isdisjoint(seen["staff2"].tickets)
+    assert seen["dept1"].tickets and seen["dept2"].tickets and seen["dept1"].tickets != seen["dept2"].tickets
+    # A unit whistled in sees that demand too (the 绿化养护 one is whistled to both units).
+    assert seen["dept1"].tickets & seen["dept2"].tickets
