@@ -141,15 +141,19 @@ def attach_tags(viewer, residents: list[Resident], *, today: datetime.date | Non
     return residents
 
 
+def _birth_cutoff(today: datetime.date, years: int) -> datetime.date:
+    """The same day `years` ago (28 February for a 29 February)."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:
+        return today.replace(year=today.year - years, day=28)
+
+
 def _age_tag_q(tag: Tag, today: datetime.date, prefix: str = "") -> Q:
     """Residents an age tag applies to, honouring each community's own threshold."""
 
     def born_by(age: int) -> Q:
-        try:
-            cutoff = today.replace(year=today.year - age)
-        except ValueError:  # 29 February
-            cutoff = today.replace(year=today.year - age, day=28)
-        return Q(**{f"{prefix}birth_date__lte": cutoff})
+        return Q(**{f"{prefix}birth_date__lte": _birth_cutoff(today, age)})
 
     grid_parent = f"{prefix}dwelling__building__grid__parent_id"
     overrides = list(TagThreshold.objects.filter(tag=tag).values_list("community_id", "min_age"))
@@ -198,13 +202,6 @@ def _phone_hash(text: str) -> str | None:
         return pii_hash(normalise_phone(text), "phone")
     except PhoneError:
         return pii_hash(text, "phone")
-
-
-def _birth_cutoff(today: datetime.date, years: int) -> datetime.date:
-    try:
-        return today.replace(year=today.year - years)
-    except ValueError:
-        return today.replace(year=today.year - years, day=28)
 
 
 # At a million residents a list ordered by pinyin must not read every name starting with 王 to find

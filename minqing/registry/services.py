@@ -80,14 +80,10 @@ def ensure_id_number_free(id_number_hash: str | None, *, exclude_pk=None) -> Non
 def duplicate_message(existing: Resident) -> str:
     return _("该证件号码已登记：%(name)s，%(number)s，%(community)s（%(status)s）") % {
         "name": mask_name(existing.name),
-        "number": existing_masked_number(existing),
+        "number": existing.id_number_masked,
         "community": existing.dwelling.building.grid.parent.name,
         "status": existing.get_status_display(),
     }
-
-
-def existing_masked_number(resident: Resident) -> str:
-    return Resident._meta.get_field("id_number").masked(resident.id_number)
 
 
 def mask_name(name: str) -> str:
@@ -154,9 +150,7 @@ def resident_create(
         dwelling=dwelling,
         actor=actor,
     )
-    if household.dissolved_at is not None:
-        household.dissolved_at = None
-        _save(household, actor=actor, action="household.reopen", request=request, audit=False)
+    _reopen_if_dissolved(household, actor=actor, request=request)
     return resident
 
 
@@ -213,6 +207,13 @@ def _event_date(raw, resident: Resident) -> datetime.date:
             _("日期不能早于上一次变动（%(date)s）。") % {"date": last.isoformat()}, field="occurred_on"
         )
     return date
+
+
+def _reopen_if_dissolved(household: Household, *, actor, request=None) -> None:
+    """Someone lives in the household again."""
+    if household.dissolved_at is not None:
+        household.dissolved_at = None
+        _save(household, actor=actor, action="household.reopen", request=request, audit=False)
 
 
 def _dissolve_if_empty(household: Household, *, actor, request=None) -> None:
@@ -273,9 +274,7 @@ def resident_change_dwelling(
         target = household_create(actor=actor, dwelling=new_dwelling, request=request)
         resident.relation = Relation.HEAD
     resident.household, resident.dwelling = target, target.dwelling
-    if target.dissolved_at is not None:
-        target.dissolved_at = None
-        _save(target, actor=actor, action="household.reopen", request=request, audit=False)
+    _reopen_if_dissolved(target, actor=actor, request=request)
     _save(resident, actor=actor, action="resident.change_dwelling", request=request, data={"date": date.isoformat()})
     _event(
         resident,
@@ -303,9 +302,7 @@ def resident_return(*, actor, resident: Resident | int, occurred_on, note: str =
     _save(resident, actor=actor, action="resident.return", request=request, data={"date": date.isoformat()})
     _event(resident, EventKind.RETURNED, date, actor=actor, note=note)
     household = resident.household
-    if household.dissolved_at is not None:
-        household.dissolved_at = None
-        _save(household, actor=actor, action="household.reopen", request=request, audit=False)
+    _reopen_if_dissolved(household, actor=actor, request=request)
     return resident
 
 

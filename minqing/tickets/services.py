@@ -12,7 +12,6 @@ from minqing.accounts.models import Department
 from minqing.accounts.roles import Role
 from minqing.accounts.selectors import departments_visible_to
 from minqing.areas import selectors as places
-from minqing.areas.models import Area, AreaLevel
 from minqing.core.audit import audit_record
 from minqing.core.errors import ApplicationError
 from minqing.registry.cleaning import clean_phone
@@ -99,15 +98,6 @@ def _place(actor, *, dwelling=None, building=None, area=None):
     return None, None, own
 
 
-def _initial_level(area: Area) -> str:
-    return {
-        AreaLevel.GRID: Level.GRID,
-        AreaLevel.COMMUNITY: Level.COMMUNITY,
-        AreaLevel.SUBDISTRICT: Level.SUBDISTRICT,
-        AreaLevel.DISTRICT: Level.DISTRICT,
-    }[area.level]
-
-
 @transaction.atomic
 def ticket_create(
     *,
@@ -126,7 +116,7 @@ def ticket_create(
     request=None,
 ) -> Ticket:
     """Register a demand from any channel; it has its number and deadlines when this returns."""
-    if actor is not None and actor.role not in lifecycle.REPORTERS and actor.role != Role.DISTRICT_STAFF:
+    if actor is not None and actor.role not in lifecycle.REPORTERS:
         raise ApplicationError(_("当前角色不能登记诉求。"), field="channel", code="forbidden")
     if channel not in Channel.values:
         raise ApplicationError(_("渠道无效。"), field="channel")
@@ -167,7 +157,7 @@ def ticket_create(
         building=building_obj,
         area=area_obj,
         area_path=area_obj.path,
-        level=_initial_level(area_obj),
+        level=Level(area_obj.level),  # the levels are named as the area tree's
         department=category.default_department,
         created_by=actor,
         received_at=received,
