@@ -1,6 +1,8 @@
 """Shared test fixtures: the demo data loaded once per run, the demo personas, and a live server."""
 
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -37,9 +39,19 @@ PERSONAS = (
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup, django_db_blocker, tmp_path_factory):
+    from django.db import connection
+
     with django_db_blocker.unblock():
-        call_command("demo_data", stdout=open("/dev/null", "w"))
+        # pytest-django creates no test database when no collected test asks for one.
+        if "areas_area" in connection.introspection.table_names():
+            call_command("demo_data", stdout=open("/dev/null", "w"))
+            # The servers the tests start begin from a copy of this database, taken before any test
+            # runs, instead of migrating and loading the demo again (half a minute each).
+            _snapshot_test_database(tmp_path_factory.mktemp("snapshot"))
+    yield
+    with django_db_blocker.unblock():
+        SNAPSHOT.drop()
 
 
 @pytest.fixture
@@ -84,29 +96,102 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _app_database_url(tmp_dir: Path) -> tuple[str, Callable[[], None]]:
-    """A database for the server process, and how to drop it afterwards."""
+class _Snapshot:
+    """The demo database as the suite loaded it: a PostgreSQL database to clone (CREATE DATABASE …
+    TEMPLATE), or a SQLite file to copy."""
+
+    path: Path | None = None
+    name: str = ""
+
+    def drop(self) -> None:
+        if self.name:
+            _postgres(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+SNAPSHOT = _Snapshot()
+
+
+def _postgres(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _snapshot_test_database(tmp_dir: Path) -> _Snapshot:
+    import sqlite3
+
+    from django.db import connection, connections
+
+    if connection.vendor == "postgresql":
+        test_name = connection.settings_dict["NAME"]
+        SNAPSHOT.name = f"{test_name}_snapshot"
+        connections.close_all()  # a template may have no other session on it
+        _postgres(f'DROP DATABASE IF EXISTS "{SNAPSHOT.name}" WITH (FORCE)')
+        _postgres(f'CREATE DATABASE "{SNAPSHOT.name}" TEMPLATE "{test_name}"')
+    else:
+        connection.ensure_connection()
+        SNAPSHOT.path = tmp_dir / "demo.sqlite3"
+        with sqlite3.connect(SNAPSHOT.path) as target:
+            connection.connection.backup(target)
+        target.close()
+    return SNAPSHOT
+
+
+def _build_snapshot(tmp_dir: Path) -> None:
+    """When the run set up no test database (only live-server tests were collected): migrate one and
+    load the demo in it, the way the demo does."""
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
+        SNAPSHOT.name = f"minqing_snapshot_{uuid.uuid4().hex[:8]}"
+        _postgres(f'CREATE DATABASE "{SNAPSHOT.name}"')
+        database_url = f"{url.rpartition('/')[0]}/{SNAPSHOT.name}"
+    else:
+        SNAPSHOT.path = tmp_dir / "demo.sqlite3"
+        database_url = f"sqlite:///{SNAPSHOT.path}"
+    env = {**os.environ, "DATABASE_URL": database_url, "MINQING_VAR_DIR": str(tmp_dir), "DJANGO_DEBUG": "true"}
+    env["DJANGO_SETTINGS_MODULE"] = "minqing.settings_test"
+    for command in (["migrate", "-v0"], ["demo_data"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True)
 
+
+def _app_database_url(tmp_dir: Path) -> tuple[str, Callable[[], None]]:
+    """A copy of the demo database for the server process, and how to drop it afterwards."""
+    if not (SNAPSHOT.name or SNAPSHOT.path):
+        _build_snapshot(tmp_dir)
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
         name = f"minqing_live_{uuid.uuid4().hex[:8]}"
         base, _, _db = url.rpartition("/")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-        def drop():
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-        return f"{base}/{name}", drop
+        _postgres(f'CREATE DATABASE "{name}" TEMPLATE "{SNAPSHOT.name}"')
+        return f"{base}/{name}", lambda: _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    shutil.copyfile(SNAPSHOT.path, tmp_dir / "live.sqlite3")
     return f"sqlite:///{tmp_dir / 'live.sqlite3'}", lambda: None
+
+
+# One long-lived Django process on the server's database: Python sent to it as one JSON line per
+# call, what it printed (or the traceback) back as one JSON line.
+SHELL_AGENT = r"""
+import contextlib, io, json, sys, traceback
+import django
+django.setup()
+for line in sys.stdin:
+    out, error = io.StringIO(), None
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(json.loads(line), {"__name__": "__shell__"})
+    except BaseException:
+        error = traceback.format_exc()
+    sys.__stdout__.write(json.dumps({"out": out.getvalue(), "error": error}) + "\n")
+    sys.__stdout__.flush()
+"""
 
 
 class LiveApp:
     def __init__(self, url: str, env: dict):
         self.url = url
         self.env = env
+        self._agent: subprocess.Popen | None = None
 
     def manage(self, *args: str) -> str:
         """Run a management command against the server's database."""
@@ -116,18 +201,37 @@ class LiveApp:
         return done.stdout
 
     def shell(self, code: str) -> str:
-        """Run Python in a Django shell on the server's database; what it prints comes back."""
-        return self.manage("shell", "-c", code)
+        """Run Python on the server's database, like `manage.py shell -c`; what it prints comes back.
+        The process stays up between calls, so the many calls pay Django's start-up once."""
+        if self._agent is None:
+            self._agent = subprocess.Popen(
+                [sys.executable, "-c", SHELL_AGENT],
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        self._agent.stdin.write(json.dumps(code) + "\n")
+        self._agent.stdin.flush()
+        answer = json.loads(self._agent.stdout.readline())
+        if answer["error"] is not None:
+            raise RuntimeError(f"{answer['out']}\n{answer['error']}")
+        return answer["out"]
+
+    def close(self) -> None:
+        if self._agent is not None:
+            self._agent.stdin.close()
+            self._agent.wait(timeout=10)
+            self._agent = None
 
 
 @contextmanager
 def serve_live_app(tmp_dir: Path) -> Iterator[LiveApp]:
-    """Migrate a fresh database, load the demo data and serve it with gunicorn until the block ends."""
+    """Serve a copy of the demo database (as the suite loaded it) with gunicorn until the block ends."""
     database_url, drop = _app_database_url(tmp_dir)
     env = {**os.environ, "DATABASE_URL": database_url, "MINQING_VAR_DIR": str(tmp_dir), "DJANGO_DEBUG": "true"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([sys.executable, "manage.py", "demo_data"], cwd=ROOT, env=env, check=True, capture_output=True)
+    env["DJANGO_SETTINGS_MODULE"] = "minqing.settings_test"  # cheap password hashing, as in the suite
     port = _free_port()
     log = open(tmp_dir / "server.log", "w")
     server = subprocess.Popen(
@@ -151,7 +255,7 @@ def serve_live_app(tmp_dir: Path) -> Iterator[LiveApp]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded shared machine starts two workers slowly
     while True:
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
@@ -162,8 +266,10 @@ def serve_live_app(tmp_dir: Path) -> Iterator[LiveApp]:
                 raise RuntimeError((tmp_dir / "server.log").read_text()) from None
             time.sleep(0.2)
     try:
-        yield LiveApp(url, env)
+        app = LiveApp(url, env)
+        yield app
     finally:
+        app.close()
         server.terminate()
         server.wait(timeout=10)
         log.close()
@@ -171,6 +277,6 @@ def serve_live_app(tmp_dir: Path) -> Iterator[LiveApp]:
 
 
 @pytest.fixture(scope="session")
-def live_app(tmp_path_factory):
+def live_app(django_db_setup, tmp_path_factory):
     with serve_live_app(tmp_path_factory.mktemp("live")) as app:
         yield app

@@ -6,8 +6,6 @@ server's shell; every test makes its own accounts, so the order of tests does no
 import base64
 import json
 import re
-import subprocess
-import sys
 import textwrap
 import urllib.error
 import urllib.parse
@@ -15,12 +13,9 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import pytest
 from django_otp.oath import totp
-
-ROOT = Path(__file__).resolve().parents[3]
 
 PASSWORD = "Qingshui#2025"
 JIAHE = "150603001001"
@@ -119,51 +114,21 @@ class WebClient:
 # The server's side, through its Django shell ----------------------------------------------------
 
 
-AGENT = r"""
-import contextlib, io, json, sys, traceback
-import django
-django.setup()
-for line in sys.stdin:
-    out, error = io.StringIO(), None
-    try:
-        with contextlib.redirect_stdout(out):
-            exec(json.loads(line), {"__name__": "__shell__"})
-    except Exception:
-        error = traceback.format_exc()
-    sys.__stdout__.write(json.dumps({"out": out.getvalue(), "error": error}) + "\n")
-    sys.__stdout__.flush()
-"""
-
-
 class App:
-    """The live server and a Django shell on its database. The shell is one long-lived process
-    (like `live_app.shell`, without paying Django's start-up for each of the many calls)."""
+    """The live server and the Django shell on its database (live_app.shell: one long-lived process)."""
 
     def __init__(self, live_app):
         self.url = live_app.url
-        env = {**live_app.env, "DJANGO_SETTINGS_MODULE": "minqing.settings"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", AGENT], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
+        self.live_app = live_app
 
     def run(self, code: str):
         """Run Python on the server's database; the code prints one JSON line, which comes back."""
-        self.process.stdin.write(json.dumps(textwrap.dedent(code)) + "\n")
-        self.process.stdin.flush()
-        answer = json.loads(self.process.stdout.readline())
-        assert answer["error"] is None, answer["error"]
-        return json.loads(answer["out"].strip().splitlines()[-1])
-
-    def close(self):
-        self.process.stdin.close()
-        self.process.wait(timeout=10)
+        return json.loads(self.live_app.shell(textwrap.dedent(code)).strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
 def app(live_app):
-    shell = App(live_app)
-    yield shell
-    shell.close()
+    return App(live_app)
 
 
 def new_user(app, *, role="grid_worker", area=JIAHE_GRID1, temporary=False) -> dict:

@@ -2,7 +2,7 @@
 its own schema (and values that break it), with district staff's bearer token — no answer may be a 5xx.
 
 The writes it makes (new, renamed, moved, retired areas) would disturb the other tests of the shared
-live server, so it runs against a server and database of its own."""
+live server, so it runs against a server and a copy of the demo database of its own."""
 
 from dataclasses import dataclass
 
@@ -27,7 +27,7 @@ class Target:
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory):
+def target(django_db_setup, tmp_path_factory):
     with serve_live_app(tmp_path_factory.mktemp("fuzz")) as app:
         token = ApiClient(app.url).token("district1")
         yield Target(app.url, {"Authorization": f"Bearer {token}"})
