@@ -243,14 +243,10 @@ class BulkForm(forms.Form):
     action = forms.ChoiceField(label=_("批量操作"), choices=BULK_CHOICES)
     department = forms.TypedChoiceField(label=_("派给承办单位"), required=False, coerce=int, empty_value=None)
     note = forms.CharField(label=_("说明"), required=False, max_length=2000)
-    numbers = forms.MultipleChoiceField(required=False)
 
     def __init__(self, *args, departments=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["department"].choices = _BLANK + [(d.pk, d.name) for d in departments]
-
-    def clean_numbers(self):
-        return self.data.getlist("numbers") if hasattr(self.data, "getlist") else []
 
 
 class ReplyTemplateForm(forms.Form):
