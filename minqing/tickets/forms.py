@@ -157,13 +157,14 @@ class ListFilterForm(forms.Form):
 
     def __init__(self, *args, categories, departments=(), handlers=(), **kwargs):
         super().__init__(*args, **kwargs)
-        tops = [c for c in categories if c.parent_id is None]
-        # Filtering by a top node takes its leaves too.
-        self.fields["category"].choices = category_choices(categories)
-        grouped = self.fields["category"].choices
-        self.fields["category"].choices = (
-            [grouped[0]] + [(top.pk, _("%(name)s（全部）") % {"name": top.name}) for top in tops] + grouped[1:]
-        )
+        # Filtering by a top node takes its leaves too: each group starts with "(全部)".
+        choices = []
+        tops = {c.name: c for c in categories if c.parent_id is None}
+        for value, label in category_choices(categories):
+            if isinstance(label, list):
+                label = [(tops[value].pk, _("%(name)s（全部）") % {"name": value}), *label]
+            choices.append((value, label))
+        self.fields["category"].choices = choices
         if departments:
             self.fields["department"].choices = _BLANK + [(d.pk, d.name) for d in departments]
         else:

@@ -162,9 +162,8 @@ def queue_owners(user) -> tuple[QuerySet, QuerySet]:
 
     if user.role not in lifecycle.STAFF:
         return Department.objects.none(), User.objects.none()
-    return departments_visible_to(user).filter(retired_at__isnull=True).order_by("name"), handlers_for(user).order_by(
-        "display_name"
-    )
+    departments = departments_visible_to(user).filter(retired_at__isnull=True).order_by("name")
+    return departments, handlers_for(user).select_related("area").order_by("display_name")
 
 
 @dataclass

@@ -178,7 +178,12 @@ def ticket_bulk(request):
         params = {"department": data["department"]} if data["action"] == "dispatch" else {}
         try:
             results = ticket_bulk_act(
-                actor=user, numbers=request.POST.getlist("numbers"), action=data["action"], note=data["note"], request=request, **params
+                actor=user,
+                numbers=request.POST.getlist("numbers"),
+                action=data["action"],
+                note=data["note"],
+                request=request,
+                **params,
             )
         except ApplicationError as exc:
             error = str(exc.message)

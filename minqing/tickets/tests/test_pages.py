@@ -312,3 +312,24 @@ def test_reply_templates_are_kept_per_community_and_offered_on_the_steps(persona
     own.refresh_from_db()
     assert own.retired_at is not None
     assert "已转供电" not in text(client_as("staff1").get(f"/tickets/{t.number}/note/"))
+
+
+def test_the_list_costs_the_same_queries_for_more_rows(persona, client_as):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from minqing.areas.models import Dwelling
+
+    staff = persona("staff1")
+    client = client_as("staff1")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/tickets/", {"tab": "all"}).status_code == 200
+        return len(captured)
+
+    before = count()
+    dwellings = Dwelling.objects.filter(building__grid__path__startswith=staff.area.path).order_by("pk")[:5]
+    for i, dwelling in enumerate(dwellings):
+        report(staff, f"查询预算{i}", dwelling=dwelling.pk)
+    assert count() == before

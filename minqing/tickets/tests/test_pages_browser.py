@@ -68,8 +68,9 @@ def test_a_demand_goes_from_a_phone_report_to_closing(live_app, chromium):  # no
         page.get_by_label("诉求分类").select_option(label="停电")
         page.get_by_label("诉求内容").fill("3号楼2单元整栋停电，电梯停运")
         # The dwellings of the building chosen come in place (HTMX), without leaving the form.
-        with page.expect_response(re.compile(r".*/tickets/new/$")):
-            page.get_by_label("楼栋").select_option(index=1)
+        page.evaluate("document.getElementById('place').dataset.stale = '1'")
+        page.get_by_label("楼栋").select_option(index=1)
+        page.wait_for_function("!document.getElementById('place').dataset.stale")  # swapped in
         building = page.get_by_label("楼栋").evaluate("s => s.selectedOptions[0].text")
         page.locator("#id_dwelling option").nth(1).wait_for(state="attached")
         page.get_by_label("房屋").select_option(index=1)
