@@ -103,6 +103,9 @@ def test_a_demand_goes_from_a_phone_report_to_closing(live_app, chromium):  # no
         # The company finds it in its queue, signs for it and finishes it.
         context, page = _sign_in(chromium, live_app, "dept1")
         page.get_by_role("link", name="诉求清单").click()
+        page.get_by_test_id("results").get_by_role("link", name=number).wait_for()
+        _fits(page)
+        page.screenshot(path=SCREENSHOTS / "tickets-queue-360.png", full_page=True)
         page.get_by_test_id("results").get_by_role("link", name=number).click()
         _step(page, "签收办理")
         _step(page, "办结", note="已更换2单元进户线开关，恢复供电")
