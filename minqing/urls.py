@@ -10,6 +10,7 @@ urlpatterns = [
     path("areas/", include("minqing.areas.urls")),
     path("residents/", include("minqing.registry.urls")),
     path("imports/", include("minqing.registry.urls_import")),
+    path("tickets/", include("minqing.tickets.urls")),
     path("", include("minqing.dashboard.urls")),
 ]
 

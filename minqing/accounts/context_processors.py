@@ -15,6 +15,7 @@ NAVIGATION = [
         ("/areas/buildings/", "/areas/units/", "/areas/dwellings/"),
     ),
     (_("居民档案"), "registry:list", Capability.VIEW_RESIDENTS, ()),
+    (_("诉求清单"), "tickets:list", None, ()),
     (_("导入台账"), "ledger:list", Capability.IMPORT_RESIDENTS, ()),
     (_("标签"), "registry:tags", Capability.MANAGE_TAGS, ()),
     (_("用户管理"), "accounts:users", Capability.VIEW_USERS, ()),

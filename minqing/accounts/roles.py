@@ -30,6 +30,7 @@ class Capability(models.TextChoices):
     VIEW_SENSITIVE = "view_sensitive", _("查看健康和残疾信息")
     MANAGE_TAGS = "manage_tags", _("管理标签")
     MANAGE_CALENDAR = "manage_calendar", _("维护节假日安排")
+    MANAGE_REPLIES = "manage_replies", _("管理常用回复")
 
 
 _ALL_PLACES = {Capability.VIEW_PLACES}
@@ -59,6 +60,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.VIEW_AUDIT,
             Capability.IMPORT_RESIDENTS,
             Capability.MANAGE_TAGS,
+            Capability.MANAGE_REPLIES,
         }
     ),
     Role.SUBDISTRICT_STAFF: frozenset(_OVERSIGHT | {Capability.VIEW_USERS, Capability.VIEW_AUDIT}),
@@ -73,6 +75,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.MANAGE_USERS,
             Capability.VIEW_AUDIT,
             Capability.ISSUE_API_KEYS,
+            Capability.MANAGE_REPLIES,
         }
     ),
 }

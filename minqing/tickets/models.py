@@ -192,3 +192,27 @@ class Whistle(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ticket", "department"], name="whistle_unique")]
+
+
+class ReplyTemplate(models.Model):
+    """常用回复: a note a clerk picks instead of typing it again. District-wide (community empty) or a
+    community's own; optionally meant for one step (its action code), otherwise for any."""
+
+    community = models.ForeignKey(
+        Area, verbose_name=_("所属社区"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    title = models.CharField(_("标题"), max_length=50)
+    text = models.TextField(_("回复内容"), max_length=1000)
+    action = models.CharField(_("适用步骤"), max_length=20, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("常用回复")
+        ordering = ["title", "pk"]
+
+    def __str__(self) -> str:
+        return self.title

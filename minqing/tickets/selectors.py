@@ -1,12 +1,19 @@
 """Reads of the demands, through the one scope module."""
 
-from django.db.models import QuerySet
+import datetime
+import re
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from minqing.accounts import scope
-from minqing.accounts.models import User
+from minqing.accounts.models import Department, User
 from minqing.accounts.roles import Role
 from minqing.core.errors import NotFound
-from minqing.tickets.models import Ticket
+from minqing.tickets import lifecycle
+from minqing.tickets.lifecycle import Status
+from minqing.tickets.models import Ticket, TicketEvent, Whistle
 
 
 def tickets_visible_to(user) -> QuerySet[Ticket]:
@@ -31,3 +38,146 @@ def access_ticket(user, number: str, *, for_update: bool = False) -> Ticket:
 def handlers_for(user) -> QuerySet[User]:
     """Grid workers a demand may be dispatched to: those of the dispatcher's subtree."""
     return User.objects.filter(scope.user_q(user), role=Role.GRID_WORKER, is_active=True)
+
+
+# Lists and queues (the pages) ---------------------------------------------------------------------
+
+# The finish deadline runs while a demand is someone's work and not suspended (as the sweep counts).
+RUNNING = sorted(lifecycle.OPEN_STATES - {Status.SUSPENDED})
+DUE_SOON = datetime.timedelta(hours=24)
+LIST_COUNT_CAP = 1000
+# The levels a role works at: community staff take what is registered in their grids too (the grid
+# worker may be out); above the community only what was escalated to that level.
+_STAFF_LEVELS = {
+    Role.COMMUNITY_STAFF: ("grid", "community"),
+    Role.COMMUNITY_ADMIN: ("grid", "community"),
+    Role.SUBDISTRICT_STAFF: ("subdistrict",),
+    Role.DISTRICT_STAFF: ("district",),
+}
+_LIST_RELATED = ("category__parent", "area", "dwelling__building__estate", "dwelling__unit", "building__estate")
+
+
+def ticket_list(user) -> QuerySet[Ticket]:
+    return tickets_visible_to(user).select_related(*_LIST_RELATED)
+
+
+def queue_q(user) -> Q:
+    """待我处理: what waits for this user's step. A department: demands dispatched to its unit and not
+    yet finished, and those it was whistled to; a grid worker: the demands it handles and those
+    registered in its grid; staff: the demands at their level waiting to be accepted, dispatched again
+    or closed (销号)."""
+    if user.role == Role.DEPARTMENT:
+        whistled = Whistle.objects.filter(department_id=user.department_id).values("ticket_id")
+        return Q(department_id=user.department_id, status__in=[Status.DISPATCHED, Status.IN_PROGRESS]) | Q(
+            pk__in=whistled, status=Status.WHISTLED
+        )
+    mine = Q(handler_id=user.pk, status__in=[Status.ACCEPTED, Status.DISPATCHED, Status.IN_PROGRESS])
+    if user.role == Role.GRID_WORKER:
+        return mine | Q(status__in=[Status.REGISTERED, Status.REOPENED], level="grid")
+    levels = _STAFF_LEVELS.get(user.role)
+    if levels is None:
+        return Q(pk__in=[])
+    waiting = [Status.REGISTERED, Status.RETURNED, Status.ESCALATED, Status.REOPENED, Status.HANDLED]
+    return mine | Q(level__in=levels) & (Q(status__in=waiting) | Q(status=Status.ACCEPTED, handler__isnull=True))
+
+
+def ticket_queue(user) -> QuerySet[Ticket]:
+    return ticket_list(user).filter(queue_q(user))
+
+
+def has_queue(user) -> bool:
+    return user.role in lifecycle.HANDLERS
+
+
+@dataclass
+class TicketFilters:
+    q: str = ""
+    status: str = ""
+    category: int | None = None
+    channel: str = ""
+    urgency: str = ""
+    due: str = ""  # "soon" (临期) or "overdue" (超期)
+    received_from: datetime.date | None = None
+    received_to: datetime.date | None = None
+    department: int | None = None
+    handler: int | None = None
+
+
+_NUMBER_LIKE = re.compile(r"MQ\d{8}-\d{4,}", re.IGNORECASE)
+
+
+def filter_tickets(qs: QuerySet[Ticket], filters: TicketFilters, *, now=None) -> QuerySet[Ticket]:
+    now = now or timezone.now()
+    text = (filters.q or "").strip()
+    if text:
+        if _NUMBER_LIKE.fullmatch(text):
+            qs = qs.filter(number=text.upper())
+        elif text.upper().startswith("MQ"):
+            qs = qs.filter(number__startswith=text.upper())
+        else:
+            qs = qs.filter(description__contains=text)
+    if filters.status == "open":
+        qs = qs.filter(status__in=lifecycle.OPEN_STATES)
+    elif filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.category:
+        qs = qs.filter(Q(category_id=filters.category) | Q(category__parent_id=filters.category))
+    if filters.channel:
+        qs = qs.filter(channel=filters.channel)
+    if filters.urgency:
+        qs = qs.filter(urgency=filters.urgency)
+    if filters.due == "overdue":
+        qs = qs.filter(status__in=RUNNING, finish_due_at__lt=now)
+    elif filters.due == "soon":
+        qs = qs.filter(status__in=RUNNING, finish_due_at__gte=now, finish_due_at__lt=now + DUE_SOON)
+    if filters.received_from:
+        qs = qs.filter(received_at__gte=_day_start(filters.received_from))
+    if filters.received_to:
+        qs = qs.filter(received_at__lt=_day_start(filters.received_to + datetime.timedelta(days=1)))
+    if filters.department:
+        qs = qs.filter(department_id=filters.department)
+    if filters.handler:
+        qs = qs.filter(handler_id=filters.handler)
+    return qs
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def due_state(ticket: Ticket, now) -> str:
+    """ "overdue" (超期), "soon" (临期) or "" — the badge on a row."""
+    if ticket.status not in RUNNING:
+        return ""
+    if ticket.finish_due_at < now:
+        return "overdue"
+    if ticket.finish_due_at < now + DUE_SOON:
+        return "soon"
+    return ""
+
+
+def queue_owners(user) -> tuple[QuerySet, QuerySet]:
+    """For a supervisor's filters: the units and grid workers whose queues they may look into."""
+    from minqing.accounts.selectors import departments_visible_to
+
+    if user.role not in lifecycle.STAFF:
+        return Department.objects.none(), User.objects.none()
+    departments = departments_visible_to(user).filter(retired_at__isnull=True).order_by("name")
+    return departments, handlers_for(user).select_related("area").order_by("display_name")
+
+
+@dataclass
+class TicketPage:
+    ticket: Ticket
+    events: list[TicketEvent]
+    whistles: list[Whistle]
+    merged: list[Ticket]
+
+
+def ticket_page(user, number: str) -> TicketPage:
+    """A demand with its timeline and whistles (three queries whatever the length)."""
+    ticket = access_ticket(user, number)
+    events = list(ticket.events.select_related("actor", "actor__department").order_by("at", "pk"))
+    whistles = list(ticket.whistles.select_related("department").order_by("called_at", "pk"))
+    merged = list(tickets_visible_to(user).filter(merged_into=ticket).only("number"))
+    return TicketPage(ticket=ticket, events=events, whistles=whistles, merged=merged)

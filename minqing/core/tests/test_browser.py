@@ -28,7 +28,7 @@ ALWAYS = ["首页"]
 PLACES = ["区域与网格", "小区与房屋"]
 # Per role (DESIGN.md, accounts/roles.py): who the demo person is, the label under the greeting, and
 # the navigation items it must show, in order (修改密码 and 退出登录 follow for everyone).
-PEOPLE = ["居民档案"]
+PEOPLE = ["居民档案", "诉求清单"]
 ROLES = {
     "grid1": ("李敏", "网格员 · 嘉和社区第1网格", ALWAYS + PLACES + PEOPLE + ["用户管理"]),
     "liaison1": ("程强壮", "联户长 · 嘉和社区第1网格", ALWAYS + PLACES + PEOPLE),
@@ -39,7 +39,7 @@ ROLES = {
         ALWAYS + PLACES + PEOPLE + ["导入台账", "标签", "用户管理", "审计日志"],
     ),
     "street1": ("刘主任", "街道综治中心 · 康新街道", ALWAYS + PLACES + PEOPLE + ["用户管理", "审计日志"]),
-    "dept1": ("张电工", "职能部门 · 民安供电公司", ALWAYS + ["用户管理"]),
+    "dept1": ("张电工", "职能部门 · 民安供电公司", ALWAYS + ["诉求清单", "用户管理"]),
     "district1": (
         "陈科长",
         "区级/12345中心 · 民安区",
