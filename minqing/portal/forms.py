@@ -2,6 +2,7 @@
 (phone, category, place) are not duplicated beyond turning a choice into an id."""
 
 from django import forms
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from minqing.core.errors import ApplicationError
@@ -68,6 +69,11 @@ class FileForm(forms.Form):
         community = self.data.get("community") if self.is_bound else None
         if community and str(community).isdigit():
             self.fields["building"].queryset = selectors.portal_buildings(int(community))
+        # Choosing the community reloads the building list (HTMX); without script the list follows on
+        # the next submit, and a typed place is always enough.
+        self.fields["community"].widget.attrs.update(
+            {"hx-get": reverse("portal:buildings"), "hx-target": "#building-field", "hx-swap": "outerHTML"}
+        )
         self.fields["building"].label_from_instance = lambda b: f"{b.estate.name} {b.name}"
 
     def clean_phone(self):
