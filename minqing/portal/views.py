@@ -74,9 +74,7 @@ def file_demand(request):
         if request.POST.get("website"):
             # A robot filled the field people cannot see: spend the challenge, store nothing, say little.
             challenge.challenge_discard(request, token)
-            form = FileForm()
-            form.add_error(None, _("提交未成功，请重新填写。"))
-            return _file_page(request, form, status=400)
+            return _file_page(request, FileForm(), status=400, notice=_("提交未成功，请重新填写。"))
         try:
             challenge.challenge_check(request, token, request.POST.get("answer", ""))
         except ApplicationError as exc:
@@ -116,7 +114,7 @@ def file_demand(request):
     return _file_page(request, FileForm())
 
 
-def _file_page(request, form, *, status=200):
+def _file_page(request, form, *, status=200, notice=""):
     token = challenge.challenge_new(request)
     form.data = form.data.copy() if form.is_bound else form.data
     if form.is_bound:
@@ -125,6 +123,7 @@ def _file_page(request, form, *, status=200):
         "form": form,
         "token": token,
         "challenge_url": reverse("portal:challenge", args=[token]),
+        "notice": notice,
     }
     return render(request, "portal/file.html", context, status=status)
 

@@ -191,8 +191,9 @@ def ticket_create(
         finish_due_at=finish_due.at,
         deadline_provisional=finish_due.provisional,
     )
-    event = _event(ticket, "register", "", Status.REGISTERED, actor, note="", data={"channel": channel})
-    attachments_store(ticket=ticket, prepared=prepared, actor=actor or lifecycle.RESIDENT, event=event)
+    by = actor if actor is not None else lifecycle.RESIDENT  # no account: a resident on the portal
+    event = _event(ticket, "register", "", Status.REGISTERED, by, note="", data={"channel": channel})
+    attachments_store(ticket=ticket, prepared=prepared, actor=by, event=event)
     if actor is not None:
         audit_record(action="ticket.create", actor=actor, target=ticket, request=request)
     return ticket
