@@ -151,7 +151,7 @@ def serve_live_app(tmp_dir: Path) -> Iterator[LiveApp]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # workers import the app lazily: slow on a busy 2-core machine
     while True:
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
