@@ -38,7 +38,10 @@ _FORMATS = {
     "WEBP": ("WEBP", "image/webp", "webp"),
     "HEIF": ("JPEG", "image/jpeg", "jpg"),
 }
-ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif"
+Image.init()
+# What the file picker asks for. HEIC only where Pillow decodes it: a phone asked for HEIC sends it as
+# is, while one asked for JPEG converts an HEIC photo before uploading.
+ACCEPT = "image/jpeg,image/png,image/webp" + (",image/heic,image/heif" if "HEIF" in Image.ID else "")
 
 
 @dataclass(frozen=True)
