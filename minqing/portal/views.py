@@ -22,7 +22,7 @@ from minqing.portal.forms import FileForm, FollowForm, RateForm
 from minqing.registry.cleaning import clean_phone
 from minqing.tickets import lifecycle, services
 from minqing.tickets.lifecycle import ACTIONS, Status
-from minqing.tickets.models import Channel
+from minqing.tickets.models import Channel, Ticket
 from minqing.tickets.photos import photo_file
 
 ACCESS_KEY = "portal_access"
@@ -51,7 +51,7 @@ def _granted_ticket(request, number: str):
     at = request.session.get(ACCESS_KEY, {}).get(number)
     if at is None or time.time() - at >= ACCESS_TTL:
         return None
-    return services.Ticket.objects.select_related("category", "merged_into").filter(number=number).first()
+    return Ticket.objects.select_related("category", "merged_into").filter(number=number).first()
 
 
 @require_GET
