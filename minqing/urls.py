@@ -10,6 +10,8 @@ urlpatterns = [
     path("areas/", include("minqing.areas.urls")),
     path("residents/", include("minqing.registry.urls")),
     path("imports/", include("minqing.registry.urls_import")),
+    path("tickets/photos/", include("minqing.tickets.urls_photos")),
+    path("portal/", include("minqing.portal.urls")),
     path("tickets/", include("minqing.tickets.urls")),
     path("", include("minqing.dashboard.urls")),
 ]

@@ -216,3 +216,29 @@ class ReplyTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class TicketAttachment(models.Model):
+    """A photo of a demand, re-encoded on upload (no EXIF, no location) with its thumbnail. The files
+    live in the private media folder (MINQING_VAR_DIR/media) under random names and are served only
+    by views that check who may see the demand."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="attachments")
+    # The step the photo came with (a handler's 办结 photo); none for the photos given at intake.
+    event = models.ForeignKey(TicketEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments")
+    image = models.FileField(upload_to="tickets/%Y/%m/")
+    thumbnail = models.FileField(upload_to="tickets/%Y/%m/")
+    content_type = models.CharField(max_length=30)
+    size = models.PositiveIntegerField()  # bytes of the stored (re-encoded) image
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    original_name = models.CharField(_("文件名"), max_length=255, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_by_label = models.CharField(max_length=100, blank=True)  # "居民" when no account
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("诉求照片")
+        ordering = ["created_at", "pk"]

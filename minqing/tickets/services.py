@@ -12,12 +12,14 @@ from minqing.accounts.models import Department
 from minqing.accounts.roles import Role
 from minqing.accounts.selectors import departments_visible_to
 from minqing.areas import selectors as places
+from minqing.areas.models import Area, Building, Dwelling
 from minqing.core.audit import audit_record
 from minqing.core.errors import ApplicationError
 from minqing.registry.cleaning import clean_phone
 from minqing.tickets import lifecycle, selectors
 from minqing.tickets.lifecycle import PREVIOUS, Status
 from minqing.tickets.models import Category, Channel, Level, Ticket, TicketCounter, TicketEvent, Urgency, Whistle
+from minqing.tickets.photos import attachments_store, prepare_photos
 from minqing.workdays.calendar import WorkCalendar
 
 NUMBER_PREFIX = "MQ"
@@ -76,7 +78,10 @@ def _received_at(raw, now) -> datetime.datetime:
 
 def _place(actor, *, dwelling=None, building=None, area=None):
     """(dwelling, building, area): the most precise place given, each checked against the actor's
-    scope; nothing given falls to the actor's own area."""
+    scope; nothing given falls to the actor's own area. Without an actor (a resident on the public
+    portal) any active place may be named, and one must be."""
+    if actor is None:
+        return _public_place(dwelling=dwelling, building=building, area=area)
     if dwelling not in (None, ""):
         found = places.dwellings_visible_to(actor).select_related("building__grid").filter(pk=dwelling).first()
         if found is None:
@@ -98,6 +103,23 @@ def _place(actor, *, dwelling=None, building=None, area=None):
     return None, None, own
 
 
+def _public_place(*, dwelling=None, building=None, area=None):
+    if dwelling not in (None, ""):
+        found = Dwelling.objects.active().select_related("building__grid").filter(pk=dwelling).first()
+        if found is None:
+            raise ApplicationError(_("房屋不存在。"), field="dwelling")
+        return found, found.building, found.building.grid
+    if building not in (None, ""):
+        found = Building.objects.active().select_related("grid").filter(pk=building).first()
+        if found is None:
+            raise ApplicationError(_("楼栋不存在。"), field="building")
+        return None, found, found.grid
+    found = Area.objects.active().filter(pk=area).first() if area not in (None, "") else None
+    if found is None:
+        raise ApplicationError(_("请选择诉求发生的地点。"), field="area")
+    return None, None, found
+
+
 @transaction.atomic
 def ticket_create(
     *,
@@ -113,9 +135,12 @@ def ticket_create(
     reporter_resident=None,
     reporter_name: str = "",
     reporter_phone: str = "",
+    photos=(),
     request=None,
 ) -> Ticket:
-    """Register a demand from any channel; it has its number and deadlines when this returns."""
+    """Register a demand from any channel; it has its number and deadlines when this returns.
+    `actor` None is a resident on the public portal. `photos` are uploaded files, all checked before
+    anything is written."""
     if actor is not None and actor.role not in lifecycle.REPORTERS:
         raise ApplicationError(_("当前角色不能登记诉求。"), field="channel", code="forbidden")
     if channel not in Channel.values:
@@ -135,6 +160,7 @@ def ticket_create(
     received = _received_at(received_at, now)
     dwelling_obj, building_obj, area_obj = _place(actor, dwelling=dwelling, building=building, area=area)
     phone, phone_hash = clean_phone(reporter_phone)
+    prepared = prepare_photos(photos)
     accept_hours, finish_days, urgent_hours = category_limits(category)
     calendar = WorkCalendar.load()
     accept_due = calendar.hours_deadline(received, accept_hours)
@@ -165,7 +191,9 @@ def ticket_create(
         finish_due_at=finish_due.at,
         deadline_provisional=finish_due.provisional,
     )
-    _event(ticket, "register", "", Status.REGISTERED, actor, note="", data={"channel": channel})
+    by = actor if actor is not None else lifecycle.RESIDENT  # no account: a resident on the portal
+    event = _event(ticket, "register", "", Status.REGISTERED, by, note="", data={"channel": channel})
+    attachments_store(ticket=ticket, prepared=prepared, actor=by, event=event)
     if actor is not None:
         audit_record(action="ticket.create", actor=actor, target=ticket, request=request)
     return ticket
@@ -199,10 +227,11 @@ def _department(actor, raw) -> Department:
 
 
 @transaction.atomic
-def ticket_act(*, actor, number: str, action: str, note: str = "", request=None, **params) -> Ticket:
+def ticket_act(*, actor, number: str, action: str, note: str = "", photos=(), request=None, **params) -> Ticket:
     """Take one lifecycle step. `actor` is a user, lifecycle.RESIDENT (the portal, after checking the
     number and phone) or lifecycle.SYSTEM. Extra parameters by step: dispatch (department or handler),
-    whistle (departments), merge (into), evaluate (rating, comment)."""
+    whistle (departments), merge (into), evaluate (rating, comment). `photos` go with the step's event
+    (a 办结 photo), checked before anything is written."""
     ticket = (
         selectors.access_ticket(actor, number, for_update=True)
         if not isinstance(actor, str)
@@ -210,6 +239,7 @@ def ticket_act(*, actor, number: str, action: str, note: str = "", request=None,
     )
     note = (note or "").strip()
     step = lifecycle.check(ticket.status, action, actor, note=note)
+    prepared = prepare_photos(photos, already=ticket.attachments.count()) if photos else []
     before = ticket.status
     now = timezone.now()
     data: dict = {}
@@ -287,7 +317,8 @@ def ticket_act(*, actor, number: str, action: str, note: str = "", request=None,
     if target is not None:
         ticket.status = target
     ticket.save()
-    _event(ticket, action, before, ticket.status, actor, note=note, public=step.public, data=data)
+    event = _event(ticket, action, before, ticket.status, actor, note=note, public=step.public, data=data)
+    attachments_store(ticket=ticket, prepared=prepared, actor=actor, event=event)
     if not isinstance(actor, str):
         audit_record(action=f"ticket.{action}", actor=actor, target=ticket, request=request, data=data)
     if action == "evaluate" and params.get("rating") == UNSATISFIED and _within_reopen_window(ticket, now):
