@@ -14,6 +14,20 @@ def form_error(form: forms.Form, exc: ApplicationError) -> None:
     form.add_error(field, str(exc.message))
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (photos); their content is checked by the service, not here."""
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
 # Django ends every form label with gettext(":"); our zh-Hans catalogue makes it the full-width
 # colon a Chinese form uses. Marked here so makemessages keeps the entry.
 LABEL_SUFFIX = gettext_lazy(":")

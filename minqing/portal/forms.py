@@ -6,23 +6,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from minqing.core.errors import ApplicationError
-from minqing.core.forms import LABEL_SUFFIX
+from minqing.core.forms import LABEL_SUFFIX, MultipleFileField, MultipleFileInput
 from minqing.portal import selectors
 from minqing.registry.cleaning import clean_phone
 from minqing.tickets.photos import ACCEPT, MAX_PER_TICKET
 from minqing.tickets.services import RATINGS
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(item, initial) for item in data if item]
-        return [single(data, initial)] if data else []
 
 
 class FileForm(forms.Form):

@@ -175,9 +175,12 @@ class TicketPage:
 
 
 def ticket_page(user, number: str) -> TicketPage:
-    """A demand with its timeline and whistles (three queries whatever the length)."""
+    """A demand with its timeline (each step with its photos) and whistles (five queries whatever the
+    length)."""
     ticket = access_ticket(user, number)
-    events = list(ticket.events.select_related("actor", "actor__department").order_by("at", "pk"))
+    events = list(
+        ticket.events.select_related("actor", "actor__department").prefetch_related("attachments").order_by("at", "pk")
+    )
     whistles = list(ticket.whistles.select_related("department").order_by("called_at", "pk"))
     merged = list(tickets_visible_to(user).filter(merged_into=ticket).only("number"))
     return TicketPage(ticket=ticket, events=events, whistles=whistles, merged=merged)

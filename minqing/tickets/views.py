@@ -37,6 +37,10 @@ def _posted(request):
     return request.POST if request.method == "POST" else None
 
 
+def _files(request):
+    return request.FILES if request.method == "POST" else None
+
+
 def _categories():
     return list(Category.objects.filter(retired_at__isnull=True).order_by("order", "pk"))
 
@@ -61,7 +65,7 @@ def reporter_page(view):
 # Intake ------------------------------------------------------------------------------------------
 
 
-def _intake_form(request, data=None, initial=None) -> IntakeForm:
+def _intake_form(request, data=None, initial=None, files=None) -> IntakeForm:
     user = request.user
     source = data if data is not None else (initial or {})
     areas = list(places.areas_visible_to(user).filter(level__in=["grid", "community"]).order_by("path"))
@@ -86,6 +90,7 @@ def _intake_form(request, data=None, initial=None) -> IntakeForm:
         hits += list(registry.residents_visible_to(user).filter(pk=chosen).select_related("dwelling__building__estate"))
     return IntakeForm(
         data,
+        files,
         initial=initial,
         user=user,
         categories=_categories(),
@@ -106,7 +111,7 @@ def ticket_create(request):
     if request.method == "POST" and request.POST.get("_refresh") == "1":
         form = _intake_form(request, initial=request.POST.dict())
     elif request.method == "POST":
-        form = _intake_form(request, data=request.POST)
+        form = _intake_form(request, data=request.POST, files=request.FILES)
         if form.is_valid():
             try:
                 ticket = services.ticket_create(actor=user, request=request, **form.service_data())
@@ -261,7 +266,9 @@ def ticket_step(request, number, action):
     if step is None:
         raise NotFound()
     departments, handlers = selectors.queue_owners(user)
-    form = StepForm(_posted(request), action=step, departments=list(departments), handlers=list(handlers))
+    form = StepForm(
+        _posted(request), _files(request), action=step, departments=list(departments), handlers=list(handlers)
+    )
     blocked = ""
     if request.method == "GET":
         try:

@@ -2,6 +2,7 @@
 a demand's page and its steps, bulk steps and the 常用回复. Demands are made through the services."""
 
 import datetime
+import io
 import re
 
 import pytest
@@ -333,3 +334,62 @@ def test_the_list_costs_the_same_queries_for_more_rows(persona, client_as):
     for i, dwelling in enumerate(dwellings):
         report(staff, f"查询预算{i}", dwelling=dwelling.pk)
     assert count() == before
+
+
+def test_photos_come_with_the_report_and_with_a_step_and_show_on_the_timeline(persona, client_as, settings, tmp_path):
+    from PIL import Image
+
+    from minqing.tickets.tests.photo_files import GPS_IFD, phone_jpeg
+
+    settings.MEDIA_ROOT = tmp_path
+    grid = client_as("grid1")
+    grid.post(
+        "/tickets/new/",
+        {
+            "category": leaf("电动车楼道充电").pk,
+            "channel": "grid_patrol",
+            "urgency": "normal",
+            "description": "一楼楼道有电动车飞线充电",
+            "photos": [phone_jpeg("现场1.jpg"), phone_jpeg("现场2.jpg")],
+        },
+    )
+    ticket = Ticket.objects.get(description="一楼楼道有电动车飞线充电")
+    assert ticket.attachments.count() == 2
+    grid.post(f"/tickets/{ticket.number}/accept/", {"note": ""})
+    grid.post(
+        f"/tickets/{ticket.number}/handle/",
+        {"note": "已劝导住户拆除飞线", "photos": [phone_jpeg("整改后.jpg")]},
+    )
+    ticket.refresh_from_db()
+    assert ticket.status == "handled"
+    handled = ticket.events.get(action="handle")
+    assert handled.attachments.count() == 1
+
+    page = text(grid.get(f"/tickets/{ticket.number}/"))
+    thumbs = re.findall(r'src="(/tickets/photos/(\d+)/thumb/)"', page)
+    assert len(thumbs) == 3
+    # What the page serves is the cleaned photo: no location, no camera.
+    served = grid.get(f"/tickets/photos/{thumbs[0][1]}/")
+    image = Image.open(io.BytesIO(b"".join(served.streaming_content)))
+    assert not image.getexif().get_ifd(GPS_IFD)
+    # Another community's staff cannot open them.
+    assert client_as("staff2").get(f"/tickets/photos/{thumbs[0][1]}/").status_code == 404
+
+
+def test_a_file_that_is_not_a_photo_is_refused_on_the_intake_form_and_nothing_is_stored(client_as):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    before = Ticket.objects.count()
+    response = client_as("grid1").post(
+        "/tickets/new/",
+        {
+            "category": leaf().pk,
+            "channel": "grid_patrol",
+            "urgency": "normal",
+            "description": "路灯不亮",
+            "photos": [SimpleUploadedFile("路灯.jpg", b"not a picture at all", content_type="image/jpeg")],
+        },
+    )
+    assert response.status_code == 400
+    assert "路灯.jpg" in text(response)
+    assert Ticket.objects.count() == before
