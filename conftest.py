@@ -151,7 +151,8 @@ def serve_live_app(tmp_dir: Path) -> Iterator[LiveApp]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # Generous: on a loaded 2-core machine two workers importing Django can take well over 30 s.
+    deadline = time.monotonic() + 120
     while True:
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
