@@ -69,6 +69,8 @@ def open311(*methods: str, key: bool):
                     user = api_token_user(raw, kind=ApiToken.Kind.INTEGRATION) if raw else None
                     if user is None:
                         raise KeyRefused(_("api_key 缺失或无效。"), field="api_key")
+                    # Whatever reads request.user (history, audit) sees the key's account, as in /api/v1/.
+                    request.user = user
                 return view(request, *args, fmt=fmt, user=user, params=params, **kwargs)
             except ApplicationError as error:
                 return serializers.errors(fmt, error.status, _describe(error))

@@ -320,11 +320,14 @@ emit(result)
 
 
 def test_requests_list_and_detail_follow_the_scope_oracle(live_app):
+    # A hotline demand at a point in 恒大社区第1网格 (the tenth demo grid square), so grid2 has one too.
+    hengda_g1 = new_number(live_app, lat="39.60575", long="109.79775", description="恒大名都门口积水")
     oracle = shell_json(live_app, f"USERNAMES = {PERSONAS!r}\n" + MATRIX)
     seen = {u: set(oracle["personas"][u]["tickets"]) for u in PERSONAS}
     # Not trivial: different, non-empty worlds on both sides of the boundaries.
-    assert seen["grid1"] and seen["grid2"] and seen["grid1"].isdisjoint(seen["grid2"])
-    assert seen["liaison1"] < seen["staff1"] < seen["street1"] < seen["district1"]
+    assert hengda_g1 in seen["grid2"] and hengda_g1 in seen["staff2"]
+    assert seen["grid1"].isdisjoint(seen["grid2"]) and seen["staff1"].isdisjoint(seen["staff2"])
+    assert seen["liaison1"] < seen["staff1"] <= seen["street1"] < seen["district1"]
     assert seen["dept1"] and seen["dept1"] < seen["district1"]
     for username in PERSONAS:
         key = oracle["personas"][username]["key"]
