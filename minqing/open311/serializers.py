@@ -21,10 +21,15 @@ def iso(value: datetime.datetime | None) -> str | None:
     return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
 
+# Characters XML 1.0 cannot carry at all (a control character pasted into a description): dropped, or
+# the document would not parse.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else str(value)
+    return "" if value is None else _NOT_XML.sub("", str(value))
 
 
 def _element(tag: str, row: dict) -> ElementTree.Element:

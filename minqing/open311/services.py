@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 
 from minqing.accounts.roles import Role
 from minqing.areas.selectors import grid_at
-from minqing.core.errors import ApplicationError
+from minqing.core.errors import ApplicationError, PermissionDenied
+from minqing.tickets.lifecycle import REPORTERS
 from minqing.tickets.models import Channel, Ticket
 from minqing.tickets.services import ticket_create
 
@@ -87,6 +88,9 @@ def open311_request_create(*, actor, data: Mapping[str, str], request=None) -> T
     """A demand from a GeoReport v2 POST. `first_name` / `last_name` and `phone` become the reporter
     (the phone encrypted as everywhere); `email`, `device_id` and `account_id` are not kept: handling
     a demand needs a name and a phone only (PIPL: the minimum necessary)."""
+    if actor.role not in REPORTERS:
+        # A department's key reads its unit's demands but files none (lifecycle.REPORTERS).
+        raise PermissionDenied(_("该密钥的账号不能登记诉求。"), field="api_key")
     code = (data.get("service_code") or "").strip()
     if not code:
         raise ApplicationError(_("service_code 为必填项（诉求分类编号，见 services）。"), field="service_code")

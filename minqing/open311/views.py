@@ -32,6 +32,7 @@ class KeyRefused(ApplicationError):
 
 
 def _describe(error: ApplicationError) -> str:
+    """The field first, so a program can tell which input was refused (unless the message names it)."""
     message = str(error.message)
     return f"{error.field}: {message}" if error.field and not message.startswith(error.field) else message
 

@@ -47,3 +47,29 @@ def test_a_method_the_resource_lacks_is_405_in_the_spec_format(client, db):
     reply = client.post("/open311/v2/services.xml")
     assert reply.status_code == 405 and reply["Allow"] == "GET"
     assert b"<errors><error><code>405</code>" in reply.content
+
+
+def test_dates_of_a_request_search_are_checked_and_named(client, db):
+    key = {"api_key": DEMO_HOTLINE_KEY}
+    too_long = client.get(
+        "/open311/v2/requests.json", {**key, "start_date": "2026-01-01T00:00:00+08:00", "end_date": "2026-06-01"}
+    )
+    assert too_long.status_code == 400 and too_long.json()[0]["description"].startswith("end_date")
+    garbled = client.get("/open311/v2/requests.json", {**key, "start_date": "yesterday"})
+    assert garbled.status_code == 400 and garbled.json()[0]["description"].startswith("start_date")
+    future = client.get("/open311/v2/requests.json", {**key, "start_date": "2099-01-01T00:00:00Z"})
+    assert future.status_code == 200 and future.json() == []
+
+
+def test_a_department_key_reads_its_units_demands_but_files_none(client, persona, db):
+    from minqing.accounts.models import ApiToken
+
+    dept1 = persona("dept1")
+    ApiToken.objects.create(user=dept1, kind="integration", key_hash=ApiToken.hash_key("dept-key"), prefix="dept-key")
+    listed = client.get("/open311/v2/requests.json", {"api_key": "dept-key"}).json()
+    assert "民安供电公司" in {r["agency_responsible"] for r in listed}
+    filed = client.post(
+        "/open311/v2/requests.xml",
+        {"api_key": "dept-key", "service_code": "2", "description": "停电", "address_string": "嘉和苑"},
+    )
+    assert filed.status_code == 403 and b"<description>api_key: " in filed.content
