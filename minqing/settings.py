@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "minqing.workdays",
     "minqing.tickets",
     "minqing.api",
+    "minqing.open311",
     "minqing.dashboard",
 ]
 
@@ -128,6 +129,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A ledger with more rows than this is previewed and imported by the background worker.
 MINQING_IMPORT_INLINE_ROWS = env_int("MINQING_IMPORT_INLINE_ROWS", 2000)
+# Open311 GeoReport v2: the one jurisdiction_id this server answers for (others are refused).
+MINQING_OPEN311_JURISDICTION = env_str("MINQING_OPEN311_JURISDICTION", "minan.example.cn")
 
 _redis_url = env_str("REDIS_URL", "")
 CACHES = {

@@ -6,6 +6,7 @@ from minqing.core.views import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("open311/v2/", include("minqing.open311.urls")),
     path("accounts/", include("minqing.accounts.urls")),
     path("areas/", include("minqing.areas.urls")),
     path("residents/", include("minqing.registry.urls")),

@@ -181,14 +181,14 @@ def api_token_issue(*, username: str, password: str, otp: str | None = None, req
     return key
 
 
-def api_token_user(key: str) -> User | None:
-    """The active user behind a bearer token, or None (expired, revoked, disabled)."""
+def api_token_user(key: str, *, kind: str | None = None) -> User | None:
+    """The active user behind a bearer token, or None (expired, revoked, disabled). With `kind`,
+    only a token of that kind counts (Open311 takes integration keys, never a person's sign-in)."""
     now = timezone.now()
-    token = (
-        ApiToken.objects.select_related("user", "user__area", "user__department__area")
-        .filter(key_hash=ApiToken.hash_key(key), revoked_at__isnull=True)
-        .first()
+    tokens = ApiToken.objects.select_related("user", "user__area", "user__department__area").filter(
+        key_hash=ApiToken.hash_key(key), revoked_at__isnull=True
     )
+    token = (tokens.filter(kind=kind) if kind else tokens).first()
     if token is None or (token.expires_at and token.expires_at <= now) or not token.user.is_active:
         return None
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

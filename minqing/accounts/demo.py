@@ -3,11 +3,14 @@ a grid worker for most grids, several liaisons, and an outsider in another commu
 
 from django.contrib.auth.hashers import make_password
 
-from minqing.accounts.models import Department, DepartmentKind, User
+from minqing.accounts.models import ApiToken, Department, DepartmentKind, User
 from minqing.accounts.roles import Role
 from minqing.areas.models import Area, Building, Dwelling
 
 DEMO_PASSWORD = "Minqing@2025"
+# The demo 12345 hotline's integration key (README, demo only): Open311 and /api/v1/ take it. Stored
+# hashed like every key; a real key is issued on the keys page and shown once.
+DEMO_HOTLINE_KEY = "demo-hotline-key"
 
 DEPARTMENTS = [
     # (code, name, kind, area code)
@@ -58,6 +61,19 @@ def build(nodes: dict[str, Area]) -> dict[str, User]:
     make("street2", "许守宁", Role.SUBDISTRICT_STAFF, nodes["150603002"])
     make("dept2", "园林养护班", Role.DEPARTMENT, department=departments["D-PARKS"])
     make("bhead1", "苏美华", Role.BUILDING_HEAD, nodes[f"{XINGAN}-G01"])
+    # The 12345 hotline: a district-level service account (district staff may register demands
+    # anywhere in the district), reached only through its integration key.
+    hotline = make("svc-hotline12345", "12345热线（演示）", Role.DISTRICT_STAFF, nodes["150603"], is_service=True)
+    hotline.set_unusable_password()
+    hotline.save(update_fields=["password"])
+    ApiToken.objects.create(
+        user=hotline,
+        kind=ApiToken.Kind.INTEGRATION,
+        name="12345 热线（演示）",
+        key_hash=ApiToken.hash_key(DEMO_HOTLINE_KEY),
+        prefix=DEMO_HOTLINE_KEY[:10],
+        issued_by=users["district1"],
+    )
 
     # liaison1 looks after one whole building of 16 households (一人包联16户).
     first_building = Building.objects.filter(grid=jiahe_g1).order_by("pk").first()

@@ -80,6 +80,22 @@ def communities_visible_to(user) -> QuerySet[Area]:
     return areas_visible_to(user).filter(level=AreaLevel.COMMUNITY)
 
 
+def grid_at(user, *, latitude: float, longitude: float) -> Area | None:
+    """The grid of the user's scope whose boundary holds the point, or None. Boundaries are GeoJSON
+    ([longitude, latitude] pairs) tested in Python with shapely: a district has at most a few
+    thousand grids, and GeoDjango would need GDAL."""
+    from shapely.geometry import Point, shape
+
+    point = Point(longitude, latitude)
+    for grid in grids_visible_to(user).filter(boundary__isnull=False).order_by("path"):
+        try:
+            if shape(grid.boundary).covers(point):
+                return grid
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue  # a malformed boundary is the areas pages' concern; it just holds no point
+    return None
+
+
 # Change history (变更记录) -----------------------------------------------------------------------
 
 

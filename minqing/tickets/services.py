@@ -132,6 +132,8 @@ def ticket_create(
     dwelling=None,
     building=None,
     area=None,
+    latitude=None,
+    longitude=None,
     reporter_resident=None,
     reporter_name: str = "",
     reporter_phone: str = "",
@@ -183,6 +185,8 @@ def ticket_create(
         building=building_obj,
         area=area_obj,
         area_path=area_obj.path,
+        latitude=latitude,
+        longitude=longitude,
         level=Level(area_obj.level),  # the levels are named as the area tree's
         department=category.default_department,
         created_by=actor,
