@@ -10,6 +10,7 @@ urlpatterns = [
     path("areas/", include("minqing.areas.urls")),
     path("residents/", include("minqing.registry.urls")),
     path("imports/", include("minqing.registry.urls_import")),
+    path("inbox/", include("minqing.inbox.urls")),
     path("", include("minqing.dashboard.urls")),
 ]
 
