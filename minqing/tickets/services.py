@@ -354,8 +354,8 @@ def _move_deadline(ticket: Ticket, now, *, restart: bool, recount: bool) -> dict
             ticket.suspended_at = now
     return {
         "restart_deadline": restart,
-        "from_finish_due_at": before.isoformat(),
-        "to_finish_due_at": ticket.finish_due_at.isoformat(),
+        "from_finish_due_at": timezone.localtime(before).isoformat(),
+        "to_finish_due_at": timezone.localtime(ticket.finish_due_at).isoformat(),
     }
 
 
