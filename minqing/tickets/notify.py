@@ -3,7 +3,8 @@ their transaction; every function here only gathers drafts and hands them to inb
 
 Who is told:
 - the handler: the grid worker a demand is dispatched to (ticket.handler), or, for a unit's demand
-  (ticket.department), every active account of that unit; departments that are whistled in;
+  (ticket.department), every active account of that unit; departments that are whistled in; for the
+  sweep, a grid-level demand nobody holds yet is the grid's worker's (they accept it);
 - the supervisor, for 临期 and 超期, by the level the demand is worked at (ticket.level):
   grid or community level → the community's 书记/主任 (community_admin accounts of the demand's
   community); subdistrict level → the subdistrict's 综治中心 staff; district level → the district's
@@ -86,9 +87,27 @@ DEADLINE_FIELDS = ("pk", "number", "status", "description", "handler_id", "depar
                    "finish_due_at")  # fmt: skip
 
 
+def grid_workers(rows: list[dict]) -> dict[int, list[int]]:
+    """Demand pk → the grid workers of its grid, for grid-level demands nobody holds yet (小事不出网格:
+    the grid's worker is the one who accepts them)."""
+    grids = {
+        row["pk"]: ancestor_area_ids(row["area_path"])[-1]
+        for row in rows
+        if not row["handler_id"] and not row["department_id"] and row["level"] == Level.GRID
+    }
+    by_grid: dict[int, list[int]] = defaultdict(list)
+    if grids:
+        workers = _accounts().filter(role=Role.GRID_WORKER, area_id__in=set(grids.values()))
+        for pk, area_id in workers.values_list("pk", "area_id"):
+            by_grid[area_id].append(pk)
+    return {ticket: by_grid.get(grid, []) for ticket, grid in grids.items()}
+
+
 def deadline_drafts(kind: str, rows: list[dict]) -> list[Draft]:
-    """临期 / 超期 to the handler (or the unit's accounts) and the supervisor of each demand."""
+    """临期 / 超期 to the handler (or the unit's accounts, or the grid's worker for a grid demand nobody
+    holds yet) and the supervisor of each demand."""
     units = department_accounts(row["department_id"] for row in rows if not row["handler_id"])
+    workers = grid_workers(rows)
     bosses = supervisors(rows)
     drafts = []
     for row in rows:
@@ -98,7 +117,8 @@ def deadline_drafts(kind: str, rows: list[dict]) -> list[Draft]:
         else:
             title = _("诉求 %(number)s 临近办结期限") % {"number": row["number"]}
         body = _("办结期限 %(due)s：%(text)s") % {"due": due, "text": _excerpt(row["description"])}
-        for user_id in [*handler_ids(row["handler_id"], row["department_id"], units), *bosses[row["pk"]]]:
+        handlers = handler_ids(row["handler_id"], row["department_id"], units) or workers.get(row["pk"], [])
+        for user_id in [*handlers, *bosses[row["pk"]]]:
             drafts.append(Draft(recipient_id=user_id, kind=kind, title=title, body=body, ticket_id=row["pk"]))
     return drafts
 

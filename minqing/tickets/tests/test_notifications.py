@@ -75,7 +75,8 @@ def test_the_supervisor_follows_the_level_and_goes_up_when_nobody_is_there(perso
     other = file(persona, who="grid1", text="路灯杆倾斜")
     User.objects.filter(role=Role.COMMUNITY_ADMIN, area=persona("grid1").area.parent).update(is_active=False)
     services.deadline_sweep(now=other.finish_due_at + datetime.timedelta(minutes=1))
-    assert told(other, "overdue") == ["street1"]  # no active community head: the next level up
+    # Nobody holds it at grid level: the grid's worker; no active community head: the next level up.
+    assert told(other, "overdue") == ["grid1", "street1"]
 
 
 def test_dispatch_and_whistle_tell_who_must_act_and_handle_and_close_tell_the_reporter(persona):
@@ -132,3 +133,18 @@ def test_a_step_that_fails_tells_nobody(persona):
     with pytest.raises(services.ApplicationError):
         services.ticket_act(actor=persona("staff1"), number=ticket.number, action="whistle", note="x", departments=[])
     assert told(ticket) == []
+
+
+def test_the_sweep_costs_the_same_queries_for_few_or_many(persona, django_assert_max_num_queries):
+    """Set-based: per kind one read of the ids, and per batch a locking read, one UPDATE, the events,
+    the unit accounts, the supervisors and the notifications — not a query per demand."""
+    for i in range(12):
+        file(persona, who="grid1", text=f"路灯不亮 {i}")
+    from minqing.tickets.models import Ticket
+
+    late = max(Ticket.objects.values_list("finish_due_at", flat=True)) + datetime.timedelta(days=1)
+    with django_assert_max_num_queries(20):
+        counts = services.deadline_sweep(now=late)
+    assert counts["overdue"] >= 12
+    # Each to the grid's worker (nobody holds them yet) and the community head.
+    assert Notification.objects.filter(kind="overdue", ticket__description__startswith="路灯不亮 ").count() == 24
