@@ -5,7 +5,7 @@ rows after commit)."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from minqing.core.errors import NotFound
@@ -21,11 +21,18 @@ class Draft:
     ticket_id: int | None = None
 
 
+_COLUMNS = ("recipient_id", "kind", "ticket_id", "title", "body", "created_at")
+
+
 @transaction.atomic
 def notify_many(drafts: Iterable[Draft], *, now=None, batch_size: int = 2000) -> int:
     """Write the notifications in batches; the same (recipient, kind, demand) given twice in one call is
-    written once (a supervisor who is also the unit's account is told once). Returns the count."""
-    now = now or timezone.now()
+    written once (a supervisor who is also the unit's account is told once). Returns the count.
+
+    One multi-row INSERT per batch through the cursor: the sweep may tell tens of thousands at once,
+    and bulk_create's per-value preparation cost five times the database's own work (measured with
+    5,000 overdue demands, 10,000 notifications). The values are plain (ids, text, one timestamp)."""
+    when = connection.ops.adapt_datetimefield_value(now or timezone.now())
     seen: set[tuple[int, str, int | None]] = set()
     rows = []
     for d in drafts:
@@ -33,17 +40,24 @@ def notify_many(drafts: Iterable[Draft], *, now=None, batch_size: int = 2000) ->
         if key in seen:
             continue
         seen.add(key)
-        rows.append(
-            Notification(
-                recipient_id=d.recipient_id,
-                kind=d.kind,
-                ticket_id=d.ticket_id,
-                title=d.title[:200],
-                body=d.body,
-                created_at=now,
+        rows.append((d.recipient_id, str(d.kind), d.ticket_id, str(d.title)[:200], str(d.body), when))
+    if not rows:
+        return 0
+    quote = connection.ops.quote_name
+    table, columns = quote(Notification._meta.db_table), ", ".join(quote(c) for c in _COLUMNS)
+    # SQLite binds at most 32,766 values per statement (999 before 3.32); stay well under both.
+    step = min(
+        batch_size,
+        connection.features.max_query_params // len(_COLUMNS) if connection.features.max_query_params else batch_size,
+    )
+    one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([one] * len(chunk)),
+                [value for row in chunk for value in row],
             )
-        )
-    Notification.objects.bulk_create(rows, batch_size=batch_size)
     return len(rows)
 
 

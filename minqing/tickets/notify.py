@@ -110,13 +110,13 @@ def deadline_drafts(kind: str, rows: list[dict]) -> list[Draft]:
     workers = grid_workers(rows)
     bosses = supervisors(rows)
     drafts = []
+    # Translated once per batch, not per demand.
+    title_text = _("诉求 %(number)s 已超期") if kind == Kind.OVERDUE else _("诉求 %(number)s 临近办结期限")
+    body_text = _("办结期限 %(due)s：%(text)s")
     for row in rows:
         due = timezone.localtime(row["finish_due_at"]).strftime("%Y-%m-%d %H:%M")
-        if kind == Kind.OVERDUE:
-            title = _("诉求 %(number)s 已超期") % {"number": row["number"]}
-        else:
-            title = _("诉求 %(number)s 临近办结期限") % {"number": row["number"]}
-        body = _("办结期限 %(due)s：%(text)s") % {"due": due, "text": _excerpt(row["description"])}
+        title = title_text % {"number": row["number"]}
+        body = body_text % {"due": due, "text": _excerpt(row["description"])}
         handlers = handler_ids(row["handler_id"], row["department_id"], units) or workers.get(row["pk"], [])
         for user_id in [*handlers, *bosses[row["pk"]]]:
             drafts.append(Draft(recipient_id=user_id, kind=kind, title=title, body=body, ticket_id=row["pk"]))
