@@ -97,6 +97,12 @@ ACTIONS: dict[str, Action] = {
         _a("close", _("销号"), {S.HANDLED}, S.CLOSED, STAFF),
         _a("evaluate", _("评价"), {S.CLOSED}, S.EVALUATED, {RESIDENT} | STAFF),
         _a("reopen", _("重办"), {S.CLOSED, S.EVALUATED}, S.REOPENED, {RESIDENT, SYSTEM} | STAFF, needs_note=True),
+        # Correcting a misrouted demand (docs: "Correcting the route"). A re-categorisation keeps the
+        # state. A reroute sends a demand that a unit already holds (or handed back) straight to the
+        # right one, which must sign for it again (签收): the clerk picks the unit once, rather than
+        # taking it back to 已受理 and dispatching it in a second step.
+        _a("recategorise", _("改分类"), OPEN_STATES, None, STAFF, needs_note=True, public=False),
+        _a("reroute", _("改派"), {S.DISPATCHED, S.IN_PROGRESS, S.RETURNED}, S.DISPATCHED, STAFF, needs_note=True),
         _a("note", _("内部备注"), OPEN_STATES | {S.HANDLED}, None, HANDLERS | REPORTERS, needs_note=True,
            public=False),
     ]
@@ -189,4 +195,49 @@ def docs() -> str:
             f"{'yes' if a.needs_note else 'no'} | {'yes' if a.public else 'no'} |"
         )
     out += ["", "States: " + ", ".join(f"`{s.value}` {s.label}" for s in Status) + "."]
+    out += _correction_docs()
     return "\n".join(out) + "\n"
+
+
+def _correction_docs() -> list[str]:
+    from minqing.tickets import routing  # routing builds on the models, which build on this module
+
+    def word(flag: bool) -> str:
+        return "restarted from the step" if flag else "not restarted"
+
+    return [
+        "",
+        "## Correcting the route (改分类 / 改派)",
+        "",
+        "Where a demand goes by default: `routing.route_for(category, area)`: the CategoryRoute of the",
+        "nearest area above the demand's place (grid over community over subdistrict over district), then the",
+        "category's default unit; if neither is set, the same for the parent category, and so on up.",
+        "",
+        "- `recategorise` (改分类, staff, reason required, any open state, state unchanged): the category",
+        "  changes; while nobody holds the demand (registered, accepted, escalated, returned, and no grid",
+        "  worker on it) its unit follows the new category's route. Finish deadline by default "
+        f"{word(routing.RESTART_ON_RECATEGORISE)}:",
+        "  it is counted again from the original receipt with the new category's limits (the kind of demand",
+        "  decides how long the resident may wait; a misfiling does not buy time). A moved deadline loses the",
+        "  allowance of an earlier suspension.",
+        "- `reroute` (改派, staff, reason required, from dispatched / in progress / returned, to dispatched):",
+        "  another unit or grid worker takes it and signs for it again. Finish deadline by default "
+        f"{word(routing.RESTART_ON_REROUTE)}:",
+        "  misrouting is not the new handler's fault, so it gets the category's full time from the reroute.",
+        "- Both take `restart_deadline` to override the default; the event's `data` keeps the old and the new",
+        "  category, unit, handler and finish deadline, and which rule was applied. `received_at` and the",
+        "  acceptance deadline never move, so 及时受理率 counts from when the resident was first heard. A",
+        "  deadline moved into the future clears the 临期/超期 marks, so the new handler is warned in time.",
+        "",
+        "## Who is told (站内消息, /inbox/)",
+        "",
+        "- dispatch and reroute: the grid worker it goes to, or every active account of the unit;",
+        "  whistle: every active account of each unit called in;",
+        "- the sweep's 临期 and 超期, once per demand each: the handler (or the unit's accounts; for a",
+        "  grid-level demand nobody holds yet, the grid's workers) and the",
+        "  supervisor by the level the demand is worked at: grid or community level → the community's",
+        "  书记/主任 (community_admin); subdistrict level → the subdistrict's staff; district level → the",
+        "  district's staff (12345 centre); a level with no active account passes it to the next one up;",
+        "- handle and close: the grid worker, liaison or building head who reported it, and the reporters of",
+        "  the demands merged into it; each merged demand also gets a public `merged_result` step.",
+    ]

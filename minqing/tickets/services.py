@@ -16,10 +16,11 @@ from minqing.areas.models import Area, Building, Dwelling
 from minqing.core.audit import audit_record
 from minqing.core.errors import ApplicationError
 from minqing.registry.cleaning import clean_phone
-from minqing.tickets import lifecycle, selectors
+from minqing.tickets import lifecycle, notify, routing, selectors
 from minqing.tickets.lifecycle import PREVIOUS, Status
 from minqing.tickets.models import Category, Channel, Level, Ticket, TicketCounter, TicketEvent, Urgency, Whistle
 from minqing.tickets.photos import attachments_store, prepare_photos
+from minqing.tickets.routing import category_limits
 from minqing.workdays.calendar import WorkCalendar
 
 NUMBER_PREFIX = "MQ"
@@ -47,18 +48,6 @@ def next_number(day: datetime.date) -> str:
         )
         (sequence,) = cursor.fetchone()
     return f"{NUMBER_PREFIX}{day:%Y%m%d}-{sequence:04d}"
-
-
-def category_limits(category: Category) -> tuple[int, int, int | None]:
-    """(accept hours, finish working days, urgent finish hours), each from the nearest node that sets it."""
-    accept = finish = urgent = None
-    node = category
-    while node is not None:
-        accept = accept if accept is not None else node.accept_hours
-        finish = finish if finish is not None else node.finish_working_days
-        urgent = urgent if urgent is not None else node.urgent_finish_hours
-        node = node.parent
-    return accept or 24, finish or 5, urgent
 
 
 def _received_at(raw, now) -> datetime.datetime:
@@ -163,14 +152,10 @@ def ticket_create(
     dwelling_obj, building_obj, area_obj = _place(actor, dwelling=dwelling, building=building, area=area)
     phone, phone_hash = clean_phone(reporter_phone)
     prepared = prepare_photos(photos)
-    accept_hours, finish_days, urgent_hours = category_limits(category)
+    accept_hours, _finish_days, _urgent_hours = category_limits(category)
     calendar = WorkCalendar.load()
     accept_due = calendar.hours_deadline(received, accept_hours)
-    finish_due = (
-        calendar.hours_deadline(received, urgent_hours)
-        if urgency == Urgency.URGENT and urgent_hours
-        else calendar.working_days_deadline(received, finish_days)
-    )
+    finish_due = routing.finish_deadline(calendar, received, category, urgency)
     ticket = Ticket.objects.create(
         number=next_number(timezone.localdate(received)),
         channel=channel,
@@ -188,7 +173,7 @@ def ticket_create(
         latitude=latitude,
         longitude=longitude,
         level=Level(area_obj.level),  # the levels are named as the area tree's
-        department=category.default_department,
+        department=routing.route_for(category, area_obj),
         created_by=actor,
         received_at=received,
         accept_due_at=accept_due.at,
@@ -247,6 +232,7 @@ def ticket_act(*, actor, number: str, action: str, note: str = "", photos=(), re
     before = ticket.status
     now = timezone.now()
     data: dict = {}
+    whistled: list[Department] = []
     target = step.target
     if target == PREVIOUS:
         target = ticket.status_before_suspension or Status.ACCEPTED
@@ -291,6 +277,7 @@ def ticket_act(*, actor, number: str, action: str, note: str = "", photos=(), re
         for department in departments:
             Whistle.objects.get_or_create(ticket=ticket, department=department, defaults={"check_in_due_at": due})
         data["departments"] = [d.name for d in departments]
+        whistled = departments
     elif action == "check_in":
         whistle = ticket.whistles.filter(department_id=actor.department_id).first()
         if whistle is None:
@@ -310,6 +297,10 @@ def ticket_act(*, actor, number: str, action: str, note: str = "", photos=(), re
         data["into"] = into.number
     elif action == "close":
         ticket.closed_at = now
+    elif action == "recategorise":
+        data = _recategorise(actor, ticket, params, now)
+    elif action == "reroute":
+        data = _reroute(actor, ticket, params, now)
     elif action == "evaluate":
         rating = params.get("rating")
         if rating not in RATINGS:
@@ -325,10 +316,133 @@ def ticket_act(*, actor, number: str, action: str, note: str = "", photos=(), re
     attachments_store(ticket=ticket, prepared=prepared, actor=actor, event=event)
     if not isinstance(actor, str):
         audit_record(action=f"ticket.{action}", actor=actor, target=ticket, request=request, data=data)
+    merged = _tell_merged(ticket, action, note) if action in ("handle", "close") else []
+    notify.step_notify(ticket, action, actor, note=note, whistled=[d.pk for d in whistled], merged=merged)
     if action == "evaluate" and params.get("rating") == UNSATISFIED and _within_reopen_window(ticket, now):
         ticket_act(actor=lifecycle.SYSTEM, number=ticket.number, action="reopen", note=_("居民评价不满意，自动重办。"))
         ticket.refresh_from_db()
     return ticket
+
+
+def _tell_merged(ticket: Ticket, action: str, note: str) -> list[Ticket]:
+    """The demands merged into this one get a public step with its result, so their reporters (and the
+    resident following the merged number on the portal) see what became of it."""
+    merged = notify.merged_chain(ticket)
+    if merged:
+        result = _("主诉求 %(number)s 已办结") if action == "handle" else _("主诉求 %(number)s 已销号")
+        text = result % {"number": ticket.number} + (f"：{note}" if note else "")
+        TicketEvent.objects.bulk_create(
+            TicketEvent(
+                ticket=m,
+                action="merged_result",
+                from_status=m.status,
+                to_status=m.status,
+                actor_label=_("系统"),
+                note=text,
+                public=True,
+                data={"main": ticket.number, "result": action},
+            )
+            for m in merged
+        )
+    return merged
+
+
+# Correcting the route (改分类 / 改派): the rules are in routing.py's docstring and the lifecycle doc.
+
+# Where nobody holds the demand yet: the unit it would go to follows its category.
+_ROUTE_FOLLOWS_CATEGORY = frozenset({Status.REGISTERED, Status.ACCEPTED, Status.ESCALATED, Status.RETURNED})
+_TRUE, _FALSE = {"1", "true", "on", "yes"}, {"0", "false", "off", "no"}
+
+
+def _flag(raw, default: bool) -> bool:
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool):
+        return raw
+    value = str(raw).strip().lower()
+    if value in _TRUE | _FALSE:
+        return value in _TRUE
+    raise ApplicationError(_("是否重新计时的取值无效。"), field="restart_deadline")
+
+
+def _named(obj) -> dict | None:
+    return None if obj is None else {"id": obj.pk, "name": str(obj)}
+
+
+def _handler_named(user) -> dict | None:
+    return None if user is None else {"id": user.pk, "name": user.display_name}
+
+
+def _move_deadline(ticket: Ticket, now, *, restart: bool, recount: bool) -> dict:
+    """Restart: the finish deadline counts from now. Otherwise, when `recount`, from the receipt with the
+    (new) category's limits; else it stays. A deadline moved into the future clears the 临期/超期 marks
+    so the sweep tells the new handler in time."""
+    before = ticket.finish_due_at
+    if restart or recount:
+        calendar = WorkCalendar.load()
+        due = routing.finish_deadline(calendar, now if restart else ticket.received_at, ticket.category, ticket.urgency)
+        ticket.finish_due_at, ticket.deadline_provisional = due.at, due.provisional
+        if ticket.finish_due_at > now:
+            ticket.warned_at = ticket.overdue_at = None
+        if restart and ticket.suspended_at is not None:
+            # The clock restarted now: a later resume adds only the working days suspended from here.
+            ticket.suspended_at = now
+    return {
+        "restart_deadline": restart,
+        "from_finish_due_at": timezone.localtime(before).isoformat(),
+        "to_finish_due_at": timezone.localtime(ticket.finish_due_at).isoformat(),
+    }
+
+
+def _recategorise(actor, ticket: Ticket, params: dict, now) -> dict:
+    raw = params.get("category")
+    raw = raw.pk if isinstance(raw, Category) else raw
+    new = None
+    if raw not in (None, "") and str(raw).isdigit():
+        new = Category.objects.filter(pk=raw, retired_at__isnull=True).select_related("parent__parent").first()
+    if new is None:
+        raise ApplicationError(_("分类不存在。"), field="category")
+    if new.pk == ticket.category_id:
+        raise ApplicationError(_("新分类与原分类相同。"), field="category")
+    old_category, old_department = ticket.category, ticket.department
+    ticket.category = new
+    if ticket.status in _ROUTE_FOLLOWS_CATEGORY and ticket.handler_id is None:
+        ticket.department = routing.route_for(new, ticket.area)
+    restart = _flag(params.get("restart_deadline"), routing.RESTART_ON_RECATEGORISE)
+    return {
+        "from_category": _named(old_category),
+        "to_category": _named(new),
+        "from_department": _named(old_department),
+        "to_department": _named(ticket.department),
+        **_move_deadline(ticket, now, restart=restart, recount=True),
+    }
+
+
+def _reroute(actor, ticket: Ticket, params: dict, now) -> dict:
+    old_department, old_handler = ticket.department, ticket.handler
+    department, handler = params.get("department"), params.get("handler")
+    if department not in (None, ""):
+        new = _department(actor, department)
+        if new.pk == ticket.department_id and ticket.handler_id is None:
+            raise ApplicationError(_("该诉求已由这个单位承办。"), field="department")
+        ticket.department, ticket.handler = new, None
+    elif handler not in (None, ""):
+        worker = selectors.handlers_for(actor).filter(pk=handler).first()
+        if worker is None:
+            raise ApplicationError(_("办理人不存在或不在管辖范围内。"), field="handler")
+        if worker.pk == ticket.handler_id:
+            raise ApplicationError(_("该诉求已由这位办理人办理。"), field="handler")
+        ticket.handler, ticket.department = worker, None
+    else:
+        raise ApplicationError(_("请选择改派的承办单位或办理人。"), field="department")
+    restart = _flag(params.get("restart_deadline"), routing.RESTART_ON_REROUTE)
+    return {
+        "from_department": _named(old_department),
+        "to_department": _named(ticket.department),
+        "from_handler": _handler_named(old_handler),
+        "to_handler": _handler_named(ticket.handler),
+        **_move_deadline(ticket, now, restart=restart, recount=False),
+    }
 
 
 SATISFIED, BASICALLY, UNSATISFIED = "satisfied", "basically_satisfied", "unsatisfied"
@@ -365,7 +479,8 @@ _RUNNING = sorted(lifecycle.OPEN_STATES - {Status.SUSPENDED})
 
 def deadline_sweep(*, now: datetime.datetime | None = None, batch_size: int = 5000) -> dict[str, int]:
     """Mark demands 临期 (due within DUE_SOON) and 超期 (past their finish deadline), once each, with a
-    system event on the timeline. Set-based: two UPDATEs and the events in batches, whatever the count."""
+    system event on the timeline, and tell each one's handler and supervisor (tickets.notify).
+    Set-based: per batch one locking read, one UPDATE, and bulk inserts, whatever the count."""
     now = now or timezone.now()
     counts = {}
     for kind, field, condition in (
@@ -373,23 +488,32 @@ def deadline_sweep(*, now: datetime.datetime | None = None, batch_size: int = 50
         ("due_soon", "warned_at", {"finish_due_at__gte": now, "finish_due_at__lt": now + DUE_SOON}),
     ):
         pending = Ticket.objects.filter(status__in=_RUNNING, **{f"{field}__isnull": True}, **condition)
-        ids = list(pending.values_list("pk", "status"))
+        ids = list(pending.values_list("pk", flat=True))
+        counts[kind] = 0
         for start in range(0, len(ids), batch_size):
-            chunk = ids[start : start + batch_size]
             with transaction.atomic():
-                Ticket.objects.filter(pk__in=[pk for pk, _status in chunk], **{f"{field}__isnull": True}).update(
-                    **{field: now}
+                # Compare-and-set: the rows still unmarked, locked; a second sweep running at the same
+                # time waits here and then finds them marked, so each demand is marked, logged and
+                # told once.
+                rows = list(
+                    Ticket.objects.select_for_update()
+                    .filter(pk__in=ids[start : start + batch_size], **{f"{field}__isnull": True})
+                    .values(*notify.DEADLINE_FIELDS)
                 )
+                if not rows:
+                    continue
+                Ticket.objects.filter(pk__in=[row["pk"] for row in rows]).update(**{field: now})
                 TicketEvent.objects.bulk_create(
                     TicketEvent(
-                        ticket_id=pk,
+                        ticket_id=row["pk"],
                         action=kind,
-                        from_status=status,
-                        to_status=status,
+                        from_status=row["status"],
+                        to_status=row["status"],
                         actor_label=_("系统"),
                         public=False,
                     )
-                    for pk, status in chunk
+                    for row in rows
                 )
-        counts[kind] = len(ids)
+                notify.deadline_notify(kind, rows, now=now)
+            counts[kind] += len(rows)
     return counts

@@ -58,6 +58,10 @@ def params_for(action: str, persona, ticket: Ticket) -> dict:
         return {"into": new_ticket(persona).number}
     if action == "evaluate":
         return {"rating": services.SATISFIED}
+    if action == "reroute":
+        return {"department": persona("dept2").department_id}  # put_in gave it to dept1's unit
+    if action == "recategorise":
+        return {"category": leaf("楼道堆物").pk}
     return {}
 
 
@@ -82,7 +86,7 @@ class _Undo(Exception):
 
 @pytest.mark.parametrize("status", Status.values)
 def test_every_step_from_this_state_by_every_role(persona, status):
-    """All 17 steps × 7 roles from one state; each attempt in a savepoint that is rolled back."""
+    """All 19 steps × 7 roles from one state; each attempt in a savepoint that is rolled back."""
     ticket = new_ticket(persona)
     put_in(ticket, status, persona)
     events_before = TicketEvent.objects.filter(ticket=ticket).count()
