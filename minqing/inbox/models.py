@@ -4,11 +4,11 @@ causes it, so a step that rolls back tells nobody and a step that lands tells ea
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # The demand pages live at /tickets/<number>/ (built beside this app).
-TICKET_URL = "/tickets/{number}/"
 
 
 class Kind(models.TextChoices):
@@ -48,4 +48,4 @@ class Notification(models.Model):
 
     @property
     def url(self) -> str:
-        return TICKET_URL.format(number=self.ticket.number) if self.ticket_id else ""
+        return reverse("tickets:detail", args=[self.ticket.number]) if self.ticket_id else ""

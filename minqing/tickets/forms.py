@@ -201,16 +201,16 @@ class StepForm(forms.Form):
 
     note = forms.CharField(label=_("说明"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
 
-    def __init__(self, *args, action: lifecycle.Action, departments=(), handlers=(), **kwargs):
+    def __init__(self, *args, action: lifecycle.Action, departments=(), handlers=(), categories=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.action = action
         code = action.code
         if action.needs_note:
             # Required here too, but the service decides (its message names the step).
             self.fields["note"].label = _("说明（必填）")
-        if code == "dispatch":
+        if code in ("dispatch", "reroute"):
             self.fields["department"] = forms.TypedChoiceField(
-                label=_("派给承办单位"),
+                label=_("改派给承办单位") if code == "reroute" else _("派给承办单位"),
                 required=False,
                 coerce=int,
                 empty_value=None,
@@ -231,6 +231,10 @@ class StepForm(forms.Form):
                 choices=[(d.pk, d.name) for d in departments],
                 widget=forms.CheckboxSelectMultiple,
             )
+        elif code == "recategorise":
+            self.fields["category"] = forms.TypedChoiceField(
+                label=_("改为分类"), coerce=int, choices=category_choices(categories)
+            )
         elif code == "merge":
             self.fields["into"] = forms.CharField(
                 label=_("合并到诉求（编号）"),
@@ -244,6 +248,16 @@ class StepForm(forms.Form):
                 label=_("居民评价"), choices=list(RATINGS.items()), widget=forms.RadioSelect
             )
             self.fields["comment"] = forms.CharField(label=_("评价意见"), required=False, max_length=500)
+        if code in ("reroute", "recategorise"):
+            from minqing.tickets import routing
+
+            restart = routing.RESTART_ON_REROUTE if code == "reroute" else routing.RESTART_ON_RECATEGORISE
+            self.fields["restart_deadline"] = forms.BooleanField(
+                label=_("办结期限从现在重新计算"),
+                required=False,
+                initial=restart,
+                help_text=_("改派默认重新计算（错派不是新承办单位的责任）；改分类默认按原接收时间计算。"),
+            )
         if code not in ("evaluate", "merge", "resume"):
             self.fields["photos"] = _photos_field()  # a handler's photo of the work done, with the step
         # The note last: it is what the reply templates fill (the photos after it).

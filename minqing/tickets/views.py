@@ -4,6 +4,7 @@ form of each step, bulk steps, and the 常用回复 a community keeps.
 Reads go through tickets.selectors (scope), writes through one service call; which steps a user may
 take comes from lifecycle.available(), the same table the services check. Out of scope is NotFound."""
 
+import datetime
 from functools import wraps
 
 from django.contrib import messages
@@ -20,7 +21,7 @@ from minqing.core.errors import ApplicationError, NotFound, PermissionDenied
 from minqing.core.forms import form_error, form_page
 from minqing.core.pagination import paginate
 from minqing.registry import selectors as registry
-from minqing.tickets import lifecycle, replies, selectors, services
+from minqing.tickets import duplicates, lifecycle, replies, selectors, services
 from minqing.tickets.bulk import ticket_bulk_act
 from minqing.tickets.forms import BulkForm, IntakeForm, ListFilterForm, ReplyTemplateForm, StepForm
 from minqing.tickets.models import Category, Level, Ticket
@@ -236,10 +237,28 @@ def ticket_detail(request, number):
         event.who = event.actor.display_name if event.actor_id else event.actor_label
         if event.actor_id and event.actor_label:
             event.who = f"{event.actor_label} · {event.who}"
+        if event.action == "reroute":
+            event.route_from, event.route_to = (
+                (event.data.get(f"{side}_department") or event.data.get(f"{side}_handler") or {}).get("name", "")
+                for side in ("from", "to")
+            )
+        if event.data.get("to_finish_due_at"):  # a routing correction moved the deadline
+            event.new_due = datetime.datetime.fromisoformat(event.data["to_finish_due_at"])
     for whistle in data.whistles:
         whistle.late = whistle.checked_in_at is None and whistle.check_in_due_at < now
     if ticket.reporter_resident_id:
         ticket.reporter_resident = registry.residents_visible_to(user).filter(pk=ticket.reporter_resident_id).first()
+    steps = lifecycle.available(ticket.status, user)
+    similar = []
+    if any(step.code == "merge" for step in steps):  # only where staff could merge it now
+        similar = duplicates.similar_open_tickets(
+            user,
+            text=ticket.description,
+            dwelling=ticket.dwelling_id,
+            building=ticket.building_id,
+            area=ticket.area_id,
+            exclude=ticket.pk,
+        )
     context = {
         "ticket": ticket,
         "events": data.events,
@@ -249,7 +268,8 @@ def ticket_detail(request, number):
         "due_state": selectors.due_state(ticket, now),
         "level_label": Level(ticket.level).label if ticket.level in Level.values else ticket.level,
         "rating_label": services.RATINGS.get(ticket.rating, ticket.rating),
-        "steps": lifecycle.available(ticket.status, user),
+        "steps": steps,
+        "similar": similar,
         "can_view_residents": has_capability(user, Capability.VIEW_RESIDENTS),
     }
     return render(request, "tickets/detail.html", context)
@@ -267,7 +287,13 @@ def ticket_step(request, number, action):
         raise NotFound()
     departments, handlers = selectors.queue_owners(user)
     form = StepForm(
-        _posted(request), _files(request), action=step, departments=list(departments), handlers=list(handlers)
+        _posted(request),
+        _files(request),
+        action=step,
+        departments=list(departments),
+        handlers=list(handlers),
+        categories=_categories() if action == "recategorise" else (),
+        initial={"into": request.GET.get("into", "")},  # 合并到此件 from the duplicate suggestions
     )
     blocked = ""
     if request.method == "GET":

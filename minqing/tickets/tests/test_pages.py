@@ -393,3 +393,45 @@ def test_a_file_that_is_not_a_photo_is_refused_on_the_intake_form_and_nothing_is
     assert response.status_code == 400
     assert "路灯.jpg" in text(response)
     assert Ticket.objects.count() == before
+
+
+def test_a_misrouted_demand_is_rerouted_with_a_reason_and_the_timeline_keeps_both_units(persona, client_as):
+    staff = persona("staff1")
+    power, parks = Department.objects.get(code="D-POWER"), Department.objects.get(code="D-PARKS")
+    t = report(staff, "小区树枝压着路灯线")
+    services.ticket_act(actor=staff, number=t.number, action="accept")
+    services.ticket_act(actor=staff, number=t.number, action="dispatch", department=power.pk)
+    client = client_as("staff1")
+    assert "改派" in text(client.get(f"/tickets/{t.number}/"))
+    form = text(client.get(f"/tickets/{t.number}/reroute/"))
+    assert 'name="restart_deadline"' in form and "checked" in form[form.index('name="restart_deadline"') - 80 :][:200]
+    refused = client.post(f"/tickets/{t.number}/reroute/", {"department": parks.pk, "note": ""})
+    assert "须填写说明" in text(refused)
+    t.refresh_from_db()
+    assert t.department == power
+    client.post(
+        f"/tickets/{t.number}/reroute/",
+        {"department": parks.pk, "restart_deadline": "on", "note": "树木归园林所管护"},
+    )
+    t.refresh_from_db()
+    assert (t.status, t.department) == ("dispatched", parks)
+    page = text(client.get(f"/tickets/{t.number}/"))
+    line = page[page.index('data-action="reroute"') :][:800]
+    assert "民安供电公司" in line and parks.name in line and "办结期限重新计算" in line and "树木归园林所管护" in line
+
+
+def test_staff_see_a_similar_open_demand_at_the_same_building_and_merge_into_it(persona, client_as):
+    staff = persona("staff1")
+    building = persona("liaison1").dwellings.order_by("pk").first().building
+    first = report(staff, "3单元楼道堆放纸箱杂物", category=leaf("楼道堆物"), building=building.pk)
+    again = report(staff, "3单元楼道里堆了很多纸箱", category=leaf("楼道堆物"), building=building.pk)
+    other = report(staff, "东门路灯不亮", building=building.pk)
+    client = client_as("staff1")
+    page = text(client.get(f"/tickets/{again.number}/"))
+    similar = page[page.index('data-testid="similar"') :]
+    assert f'data-number="{first.number}"' in similar and other.number not in similar
+    merge_form = text(client.get(f"/tickets/{again.number}/merge/?into={first.number}"))
+    assert f'value="{first.number}"' in merge_form
+    client.post(f"/tickets/{again.number}/merge/", {"into": first.number, "note": "同一处楼道"})
+    again.refresh_from_db()
+    assert (again.status, again.merged_into_id) == ("merged", first.pk)
