@@ -30,6 +30,7 @@ class Capability(models.TextChoices):
     VIEW_SENSITIVE = "view_sensitive", _("查看健康和残疾信息")
     MANAGE_TAGS = "manage_tags", _("管理标签")
     MANAGE_CALENDAR = "manage_calendar", _("维护节假日安排")
+    VIEW_TICKET_KPIS = "view_ticket_kpis", _("诉求统计与导出")
 
 
 _ALL_PLACES = {Capability.VIEW_PLACES}
@@ -49,7 +50,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.LIAISON: frozenset(_NEIGHBOUR),
     Role.BUILDING_HEAD: frozenset(_NEIGHBOUR),
     Role.GRID_WORKER: frozenset(_CASEWORK | {Capability.VIEW_USERS}),
-    Role.COMMUNITY_STAFF: frozenset(_CASEWORK | {Capability.VIEW_USERS, Capability.IMPORT_RESIDENTS}),
+    Role.COMMUNITY_STAFF: frozenset(
+        _CASEWORK | {Capability.VIEW_USERS, Capability.IMPORT_RESIDENTS, Capability.VIEW_TICKET_KPIS}
+    ),
     Role.COMMUNITY_ADMIN: frozenset(
         _CASEWORK
         | {
@@ -59,9 +62,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.VIEW_AUDIT,
             Capability.IMPORT_RESIDENTS,
             Capability.MANAGE_TAGS,
+            Capability.VIEW_TICKET_KPIS,
         }
     ),
-    Role.SUBDISTRICT_STAFF: frozenset(_OVERSIGHT | {Capability.VIEW_USERS, Capability.VIEW_AUDIT}),
+    Role.SUBDISTRICT_STAFF: frozenset(
+        _OVERSIGHT | {Capability.VIEW_USERS, Capability.VIEW_AUDIT, Capability.VIEW_TICKET_KPIS}
+    ),
     Role.DEPARTMENT: frozenset({Capability.VIEW_USERS}),
     Role.DISTRICT_STAFF: frozenset(
         _OVERSIGHT
@@ -73,6 +79,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.MANAGE_USERS,
             Capability.VIEW_AUDIT,
             Capability.ISSUE_API_KEYS,
+            Capability.VIEW_TICKET_KPIS,
         }
     ),
 }

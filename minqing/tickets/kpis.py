@@ -212,9 +212,7 @@ def _ticket_counts(tickets, dimension: str, now) -> dict[str, KpiRow]:
             handled=Count("pk", filter=handled),
             handled_on_time=Count("pk", filter=handled & Q(handled_at__lte=F("finish_due_at"))),
             handled_late=Count("pk", filter=handled & Q(handled_at__gt=F("finish_due_at"))),
-            open_late=Count(
-                "pk", filter=Q(handled_at__isnull=True, status__in=_RUNNING_STATES, finish_due_at__lt=now)
-            ),
+            open_late=Count("pk", filter=Q(handled_at__isnull=True, status__in=_RUNNING_STATES, finish_due_at__lt=now)),
             handled_time=Sum(duration, filter=handled),
             finished=Count("pk", filter=Q(status__in=HANDLED_STATES)),
             rated=Count("pk", filter=~Q(rating="")),
@@ -313,3 +311,31 @@ def _fold_categories(by_group: dict[str, KpiRow]) -> list[KpiRow]:
         row.add(counts)
     order = {pk: (c.order, pk) for pk, c in categories.items()}
     return sorted(rows.values(), key=lambda r: order[int(r.key)])
+
+
+# The table's columns, shared by the page and the .xlsx: (heading, value of a row, kind). Kinds:
+# "count", "rate" (0–1, shown as a percentage), "hours".
+COLUMNS = [
+    (gettext_lazy("受理量"), lambda r: r.received, "count"),
+    (gettext_lazy("有效件"), lambda r: r.valid, "count"),
+    (gettext_lazy("及时受理率"), lambda r: r.timely_accept_rate, "rate"),
+    (gettext_lazy("按期办结率"), lambda r: r.on_time_finish_rate, "rate"),
+    (gettext_lazy("办结率"), lambda r: r.finish_rate, "rate"),
+    (gettext_lazy("满意率"), lambda r: r.satisfaction_rate, "rate"),
+    (gettext_lazy("平均办理时长（小时）"), lambda r: r.mean_hours, "hours"),
+    (gettext_lazy("超期件"), lambda r: r.overdue, "count"),
+    (gettext_lazy("其中未办结"), lambda r: r.open_late, "count"),
+    (gettext_lazy("重复诉求率"), lambda r: r.duplicate_rate, "rate"),
+    (gettext_lazy("退单率"), lambda r: r.return_rate, "rate"),
+]
+
+
+def cell_text(value, kind: str) -> str:
+    """A figure as the page shows it: no denominator is "—", never a made-up 0 % or 100 %."""
+    if value is None:
+        return "—"
+    if kind == "rate":
+        return f"{value * 100:.1f}%"
+    if kind == "hours":
+        return f"{value:.1f}"
+    return str(value)

@@ -2,13 +2,16 @@
 then set to chosen values, and every figure compared with the arithmetic written out here."""
 
 import datetime
+import io
 
 import pytest
 from django.utils import timezone
 
 from minqing.accounts.models import Department
 from minqing.areas.models import Area
+from minqing.core.models import AuditEntry
 from minqing.tickets import lifecycle, services
+from minqing.tickets.export import XLSX
 from minqing.tickets.kpis import ticket_kpis
 from minqing.tickets.models import Category, Ticket
 
@@ -48,29 +51,61 @@ def case(persona):
     handle = (staff, "handle", {})
     none = {"accepted_at": None, "handled_at": None}
     made = {}
-    made[1] = _make(staff, "下水堵塞", "phone", grid,
-                    [accept, handle, close, (lifecycle.RESIDENT, "evaluate", {"rating": "satisfied"})],
-                    times={"accepted_at": R + 2 * H, "handled_at": R + 2 * D})
-    made[2] = _make(staff, "路灯损坏", "phone", grid,
-                    [accept, handle, close, (lifecycle.RESIDENT, "evaluate", {"rating": "basically_satisfied"})],
-                    times={"accepted_at": R + 30 * H, "handled_at": R + 4 * D})
+    made[1] = _make(
+        staff,
+        "下水堵塞",
+        "phone",
+        grid,
+        [accept, handle, close, (lifecycle.RESIDENT, "evaluate", {"rating": "satisfied"})],
+        times={"accepted_at": R + 2 * H, "handled_at": R + 2 * D},
+    )
+    made[2] = _make(
+        staff,
+        "路灯损坏",
+        "phone",
+        grid,
+        [accept, handle, close, (lifecycle.RESIDENT, "evaluate", {"rating": "basically_satisfied"})],
+        times={"accepted_at": R + 30 * H, "handled_at": R + 4 * D},
+    )
     # 不满意 right after 销号 reopens it: open again, its rating kept.
-    made[3] = _make(staff, "楼道堆物", "phone", grid,
-                    [accept, handle, close, (lifecycle.RESIDENT, "evaluate", {"rating": "unsatisfied"})],
-                    times={"accepted_at": R + 1 * H})
-    made[4] = _make(staff, "停电", "desk", grid,
-                    [accept, (staff, "dispatch", {"department": power}), (dept, "return", {})],
-                    times={"accepted_at": R + 3 * H})
-    made[5] = _make(staff, "停电", "desk", grid,
-                    [accept, (staff, "dispatch", {"department": power}), (dept, "start", {}), (dept, "handle", {})],
-                    times={"accepted_at": R + 5 * H, "handled_at": R + 7 * D})
+    made[3] = _make(
+        staff,
+        "楼道堆物",
+        "phone",
+        grid,
+        [accept, handle, close, (lifecycle.RESIDENT, "evaluate", {"rating": "unsatisfied"})],
+        times={"accepted_at": R + 1 * H},
+    )
+    made[4] = _make(
+        staff,
+        "停电",
+        "desk",
+        grid,
+        [accept, (staff, "dispatch", {"department": power}), (dept, "return", {})],
+        times={"accepted_at": R + 3 * H},
+    )
+    made[5] = _make(
+        staff,
+        "停电",
+        "desk",
+        grid,
+        [accept, (staff, "dispatch", {"department": power}), (dept, "start", {}), (dept, "handle", {})],
+        times={"accepted_at": R + 5 * H, "handled_at": R + 7 * D},
+    )
     made[6] = _make(staff, "楼道堆物", "desk", grid, [(staff, "merge", {"into": made[4].number})], times=none)
     made[7] = _make(staff, "政策咨询", "desk", grid, [(staff, "reject", {})], times=none)
     made[8] = _make(staff, "政策咨询", "hotline_12345", grid, [], times=none)
-    made[9] = _make(staff, "水压不足", "hotline_12345", grid, [accept, (staff, "suspend", {})],
-                    times={"accepted_at": R + 4 * H})
-    made[10] = _make(staff, "垃圾清运", "hotline_12345", grid, [accept, handle, close],
-                     times={"accepted_at": R + 6 * H, "handled_at": R + 1 * D})
+    made[9] = _make(
+        staff, "水压不足", "hotline_12345", grid, [accept, (staff, "suspend", {})], times={"accepted_at": R + 4 * H}
+    )
+    made[10] = _make(
+        staff,
+        "垃圾清运",
+        "hotline_12345",
+        grid,
+        [accept, handle, close],
+        times={"accepted_at": R + 6 * H, "handled_at": R + 1 * D},
+    )
     # fmt: skip
     states = {n: Ticket.objects.get(pk=t.pk).status for n, t in made.items()}
     assert states == {1: "evaluated", 2: "evaluated", 3: "reopened", 4: "returned", 5: "handled", 6: "merged",
@@ -160,3 +195,82 @@ def test_a_grid_worker_counts_only_their_grid(persona):
     assert rows[str(grid_worker.area_id)] == 1 and rows[str(other_grid.pk)] == 1
     # Another community's staff sees none of it.
     assert ticket_kpis(persona("staff2"), **MARCH).total.received == 0
+
+
+# The page and the .xlsx ----------------------------------------------------------------------------
+
+MARCH_QUERY = "start=2025-03-01&end=2025-03-31"
+
+
+def _rows(content: bytes) -> list[list]:
+    from python_calamine import CalamineWorkbook
+
+    return CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0).to_python()
+
+
+def test_the_page_shows_the_table_and_the_xlsx_holds_the_same_figures(case, client_as):
+    client = client_as("staff1")
+    html = client.get(f"/tickets/kpis/?{MARCH_QUERY}&dimension=channel").content.decode()
+    assert "诉求统计" in html and "及时受理率" in html
+    # The total row: 10 received, 8 valid, 75.0 % accepted on time, 3/7 = 42.9 % on time, 84.0 h.
+    total = html[html.index('class="total"') :]
+    for cell in (">10<", ">8<", ">75.0%<", ">42.9%<", ">50.0%<", ">66.7%<", ">84.0<", ">10.0%<"):
+        assert cell in total, cell
+    before = AuditEntry.objects.filter(action="ticket.kpi_export").count()
+    response = client.post(f"/tickets/kpis/xlsx/?{MARCH_QUERY}&dimension=channel")
+    assert response.status_code == 200 and response["Content-Type"] == XLSX
+    rows = _rows(response.content)
+    assert rows[1][:4] == ["渠道", "受理量", "有效件", "及时受理率"]
+    by_label = {r[0]: r[1:] for r in rows[2:]}
+    assert set(by_label) == {"电话", "接待", "12345", "合计"}
+    assert by_label["合计"][:4] == [10, 8, pytest.approx(0.75), pytest.approx(3 / 7)]
+    assert by_label["12345"][5] == "—"  # 满意率 without a rating
+    assert AuditEntry.objects.filter(action="ticket.kpi_export").count() == before + 1
+
+
+def test_a_bad_period_names_the_field(client_as):
+    response = client_as("staff1").get("/tickets/kpis/?start=2025-03-31&end=2025-03-01")
+    assert response.status_code == 400
+    assert "结束日期不能早于开始日期" in response.content.decode()
+
+
+def test_the_demand_list_export_masks_phones_and_keeps_to_the_filters(client_as, persona):
+    staff = persona("staff1")
+    with_phone = services.ticket_create(
+        actor=staff,
+        category=Category.objects.get(name="停电"),
+        channel="phone",
+        description="整栋楼停电",
+        received_at=R,
+        reporter_name="李女士",
+        reporter_phone="13947719876",
+    )
+    services.ticket_create(
+        actor=staff, category=Category.objects.get(name="政策咨询"), channel="desk", description="咨询", received_at=R
+    )
+    client = client_as("staff1")
+    assert client.get("/tickets/export/").status_code == 200
+    form = {"start": "2025-03-01", "end": "2025-03-31", "category": Category.objects.get(name="供电供水").pk}
+    response = client.post("/tickets/export/", form)
+    assert response.status_code == 200 and response["Content-Type"] == XLSX
+    rows = _rows(response.content)
+    assert rows[0][:6] == ["编号", "分类", "渠道", "紧急程度", "地点", "状态"]
+    # The top category takes its sub-category 停电 with it; the 政策咨询 demand is filtered out.
+    assert [r[0] for r in rows[1:]] == [with_phone.number]
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["分类"] == "供电供水/停电" and row["反映人"] == "李女士" and row["状态"] == "已登记"
+    assert row["联系电话"] == "139****9876"
+    assert "13947719876" not in str(rows)
+    entry = AuditEntry.objects.filter(action="ticket.export").latest("pk")
+    assert entry.data["count"] == 1 and entry.data["filters"]["start"] == "2025-03-01"
+    # Another community's staff gets the same filters and none of these demands.
+    other = _rows(client_as("staff2").post("/tickets/export/", form).content)
+    assert with_phone.number not in [r[0] for r in other[1:]]
+
+
+def test_roles_without_the_figures_get_403(client_as):
+    for username in ("grid1", "liaison1", "dept1", "bhead1"):
+        client = client_as(username)
+        assert client.get("/tickets/kpis/").status_code == 403
+        assert client.post("/tickets/kpis/xlsx/").status_code == 403
+        assert client.post("/tickets/export/", {}).status_code == 403
