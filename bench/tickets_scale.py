@@ -16,6 +16,7 @@ template). The data is written by PostgreSQL itself (INSERT … SELECT generate_
 demands take minutes, not hours."""
 
 import argparse
+import datetime
 import os
 import statistics
 import sys
@@ -56,6 +57,13 @@ from django.utils import timezone  # noqa: E402
 from minqing.accounts.models import Department, User  # noqa: E402
 from minqing.accounts.roles import Role  # noqa: E402
 from minqing.areas.models import Area, AreaLevel  # noqa: E402
+from minqing.core.pagination import count_capped  # noqa: E402
+from minqing.tickets.export import filter_tickets  # noqa: E402
+from minqing.tickets.kpis import ticket_kpis  # noqa: E402
+from minqing.tickets.lifecycle import OPEN_STATES  # noqa: E402
+from minqing.tickets.models import Category, Ticket  # noqa: E402
+from minqing.tickets.selectors import tickets_visible_to  # noqa: E402
+from minqing.tickets.services import deadline_sweep  # noqa: E402
 
 # Database set-up --------------------------------------------------------------------------------
 
@@ -264,8 +272,140 @@ def main() -> None:
     measure()
 
 
+# Measuring -------------------------------------------------------------------------------------
+
+PAGE = 50
+COUNT_CAP = 1000
+
+
+def _timed(fn, reps: int) -> tuple[float, float, object]:
+    """(median ms, max ms, last result) of `reps` runs after one warm-up."""
+    result = fn()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        result = fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times), max(times), result
+
+
+def _fresh(user):
+    user._minqing_scope = None  # a new request computes the scope again
+    return user
+
+
+def _first_page(qs) -> tuple[int, list]:
+    count, _more = count_capped(qs, COUNT_CAP)
+    return count, list(qs[:PAGE])
+
+
+def _queue(user):
+    qs = tickets_visible_to(_fresh(user)).filter(status__in=sorted(OPEN_STATES))
+    if user.role == Role.DEPARTMENT:
+        qs = qs.filter(department_id=user.department_id)
+    else:
+        qs = qs.filter(handler=user)
+    return qs.select_related("category", "area").order_by("finish_due_at", "pk")
+
+
+def _filtered(user, category, status, start, end):
+    qs = filter_tickets(tickets_visible_to(_fresh(user)), status=status, category=category, start=start, end=end)
+    return qs.select_related("category", "area").order_by("-received_at", "-pk")
+
+
+def _explain(label: str, qs) -> None:
+    for what, query in (("count", qs.order_by().values("pk")[: COUNT_CAP + 1]), ("page", qs[:PAGE])):
+        sql, params = query.query.sql_with_params()
+        if what == "count":
+            sql = f"SELECT count(*) FROM ({sql}) s"
+        with connection.cursor() as c:
+            c.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            plan = "\n".join("    " + row[0] for row in c.fetchall())
+        print(f"\n  {label} — {what}:\n{plan}\n", flush=True)
+
+
+def _explain_kpis(user, start, end) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        ticket_kpis(_fresh(user), start=start, end=end, dimension="area")
+    for q in queries.captured_queries:
+        if "GROUP BY" not in q["sql"]:
+            continue
+        with connection.cursor() as c:
+            c.execute("EXPLAIN (ANALYZE, BUFFERS) " + q["sql"])
+            plan = "\n".join("    " + row[0] for row in c.fetchall())
+        print(f"\n  KPI query ({q['time']} s):\n{plan}\n", flush=True)
+
+
+def _reset_sweep() -> None:
+    with connection.cursor() as c:
+        c.execute("DELETE FROM tickets_ticketevent WHERE action IN ('overdue', 'due_soon')")
+        c.execute("UPDATE tickets_ticket SET overdue_at = NULL WHERE overdue_at IS NOT NULL")
+        c.execute("UPDATE tickets_ticket SET warned_at = NULL WHERE warned_at IS NOT NULL")
+        c.execute("VACUUM ANALYZE tickets_ticket")
+
+
 def measure() -> None:
-    raise NotImplementedError
+    only = set(ARGS.only.split(",")) if ARGS.only else {"queue", "list", "kpis", "sweep"}
+    total = Ticket.objects.count()
+    open_count = Ticket.objects.filter(status__in=sorted(OPEN_STATES)).count()
+    print(f"\n{total:,} demands, {open_count:,} open; load average {os.getloadavg()}; {ARGS.reps} reps\n")
+    print("| measurement | median ms | max ms | rows / count |")
+    print("|---|---:|---:|---|")
+    district = User.objects.select_related("area").get(username="bench_district")
+    today = timezone.localdate()
+    year_ago = today - datetime.timedelta(days=365)
+    if "queue" in only:
+        # The busiest grid worker and department (the generator skews demands towards low grid ids).
+        busiest_grid = Ticket.objects.filter(handler__isnull=False).values("handler_id").order_by("handler_id").first()
+        worker = User.objects.select_related("area").get(pk=busiest_grid["handler_id"])
+        dept = User.objects.select_related("department__area").filter(role=Role.DEPARTMENT).order_by("pk").first()
+        for label, user in (("网格员待办（最忙的网格）", worker), ("部门待办", dept)):
+            med, mx, (count, rows) = _timed(lambda u=user: _first_page(_queue(u)), ARGS.reps)
+            print(f"| {label} | {med:.1f} | {mx:.1f} | {len(rows)} of {count} |", flush=True)
+            if ARGS.explain:
+                _explain(label, _queue(user))
+    if "list" in only:
+        top = Category.objects.get(name="市政设施")
+        community = User.objects.select_related("area").filter(role=Role.COMMUNITY_STAFF).order_by("pk").first()
+        cases = [
+            ("区级：市政设施 + 已评价 + 近 3 个月", district, top, "evaluated", today - datetime.timedelta(days=90)),
+            ("区级：市政设施 + 办理中 + 近一年", district, top, "in_progress", year_ago),
+            ("社区：市政设施 + 已评价 + 近一年", community, top, "evaluated", year_ago),
+        ]
+        for label, user, category, status, start in cases:
+            med, mx, (count, rows) = _timed(
+                lambda u=user, c=category, s=status, f=start: _first_page(_filtered(u, c, s, f, today)), ARGS.reps
+            )
+            print(f"| 筛选列表 {label} | {med:.1f} | {mx:.1f} | {len(rows)} of {count} |", flush=True)
+            if ARGS.explain:
+                _explain(label, _filtered(user, category, status, start, today))
+    if "kpis" in only:
+        for dimension in ("area", "category", "month"):
+            med, mx, table = _timed(
+                lambda d=dimension: ticket_kpis(_fresh(district), start=year_ago, end=today, dimension=d),
+                max(3, ARGS.reps // 3),
+            )
+            print(
+                f"| 统计表 全区一年 按{dimension} | {med:.1f} | {mx:.1f} | {len(table.rows)} rows, "
+                f"受理量 {table.total.received:,} |",
+                flush=True,
+            )
+        if ARGS.explain:
+            _explain_kpis(district, year_ago, today)
+    if "sweep" in only:
+        times, counts = [], {}
+        for _ in range(ARGS.sweep_reps):
+            _reset_sweep()
+            t = time.perf_counter()
+            counts = deadline_sweep()
+            times.append((time.perf_counter() - t) * 1000)
+        print(
+            f"| deadline_sweep（全部未办结） | {statistics.median(times):.0f} | {max(times):.0f} | {counts} |",
+            flush=True,
+        )
+    print(f"\nload average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

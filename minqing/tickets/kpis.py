@@ -11,7 +11,7 @@ groups by area_id and category_id, and the rows become "each community of this s
 top-level category" afterwards, over at most a few thousand groups."""
 
 import datetime
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
@@ -74,12 +74,10 @@ class KpiRow:
     rated_good: int = 0
     dispatched: int = 0
     returned: int = 0
-    extra: dict = field(default_factory=dict)
 
     def add(self, other: "KpiRow") -> None:
-        for f in fields(self):
-            if f.name not in ("key", "label", "extra"):
-                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
     def valid(self) -> int:
@@ -118,6 +116,9 @@ class KpiRow:
     @property
     def return_rate(self) -> float | None:
         return _rate(self.returned, self.dispatched)
+
+
+_COUNTS = tuple(f.name for f in fields(KpiRow) if f.name not in ("key", "label"))
 
 
 def _rate(numerator: int, denominator: int) -> float | None:
@@ -282,15 +283,16 @@ def _fold(by_group: dict[str, KpiRow], dimension: str, parent: Area | None) -> l
 
 
 def _fold_areas(by_group: dict[str, KpiRow], parent: Area) -> list[KpiRow]:
-    children = list(Area.objects.filter(parent=parent).order_by("path", "pk"))
-    areas = {str(a.pk): a.path for a in Area.objects.filter(pk__in=[int(k) for k in by_group])}
-    rows = {str(c.pk): KpiRow(key=str(c.pk), label=c.name) for c in children}
+    children = list(Area.objects.filter(parent=parent).order_by("path", "pk").values_list("pk", "name", "path"))
+    paths = dict(Area.objects.filter(pk__in=[int(k) for k in by_group]).values_list("pk", "path"))
+    rows = {path: KpiRow(key=str(pk), label=name) for pk, name, path in children}
     own = KpiRow(key=str(parent.pk), label=_("%(name)s（本级）") % {"name": parent.name})
+    depth = parent.path.count("/")  # "/1/4/" → the child's path has one segment more
     for key, counts in by_group.items():
-        path = areas.get(key, "")
-        target = next((rows[str(c.pk)] for c in children if path.startswith(c.path)), own)
-        target.add(counts)
-    shown = [rows[str(c.pk)] for c in children]
+        path = paths.get(int(key), "")
+        child_path = "/".join(path.split("/")[: depth + 1]) + "/" if path.count("/") > depth else ""
+        rows.get(child_path, own).add(counts)
+    shown = [rows[path] for _pk, _name, path in children]
     # Demands placed on the parent itself only get a row when there are some.
     return shown + ([own] if own.received else [])
 
