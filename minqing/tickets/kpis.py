@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from minqing.accounts import scope
 from minqing.accounts.models import Department, User
 from minqing.areas.models import Area
 from minqing.core.errors import ApplicationError
@@ -162,17 +161,13 @@ def ticket_kpis(
     now = now or timezone.now()
     lo, hi = period_bounds(start, end)
     tickets = tickets_visible_to(user).filter(received_at__gte=lo, received_at__lt=hi)
-    events = TicketEvent.objects.filter(
-        scope.ticket_q(user, prefix="ticket"), ticket__received_at__gte=lo, ticket__received_at__lt=hi
-    )
     if dimension == "area":
         parent = parent or getattr(user, "area", None)
         if parent is None:
             raise ApplicationError(_("请选择区域。"), field="area")
         tickets = tickets.filter(area_path__startswith=parent.path)
-        events = events.filter(ticket__area_path__startswith=parent.path)
     by_group = _ticket_counts(tickets, dimension, now)
-    for key, dispatched, returned in _event_counts(events, dimension):
+    for key, dispatched, returned in _event_counts(tickets, dimension):
         row = by_group.setdefault(key, KpiRow(key=key, label=""))
         row.dispatched, row.returned = dispatched, returned
     rows = _fold(by_group, dimension, parent)
@@ -238,19 +233,19 @@ def _seconds(value) -> float:
     return float(Decimal(value)) / 1_000_000  # a backend that answers microseconds
 
 
-def _event_counts(events, dimension: str):
-    column = "ticket__" + ("received_at" if dimension == "month" else _GROUP_COLUMN[dimension])
+def _event_counts(tickets, dimension: str):
+    """(group, demands dispatched, demands returned): demands with at least one event of each kind.
+    Semi-joins on the events (one row per demand, no DISTINCT to sort), grouped like the demands."""
+    column = _GROUP_COLUMN[dimension]
     if dimension == "month":
-        events = events.annotate(month=TruncMonth("ticket__received_at"))
-        column = "month"
+        tickets = tickets.annotate(month=TruncMonth("received_at"))
+    dispatched = TicketEvent.objects.filter(action="dispatch").values("ticket_id")
+    returned = TicketEvent.objects.filter(action="return").values("ticket_id")
     rows = (
-        events.filter(action__in=("dispatch", "return"))
+        tickets.filter(pk__in=dispatched)
         .order_by()
         .values(column)
-        .annotate(
-            dispatched=Count("ticket_id", distinct=True, filter=Q(action="dispatch")),
-            returned=Count("ticket_id", distinct=True, filter=Q(action="return")),
-        )
+        .annotate(dispatched=Count("pk"), returned=Count("pk", filter=Q(pk__in=returned)))
     )
     for values in rows:
         yield _group_key(values[column]), values["dispatched"], values["returned"]
