@@ -352,15 +352,19 @@ def deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
 
 def _insert_events(tickets, kind: str) -> None:
     """One system event per demand in `tickets`, written by the database (INSERT … SELECT)."""
-    rows = tickets.order_by().annotate(
-        e_action=Value(kind),
-        e_to=F("status"),
-        e_label=Value(str(_("系统"))),
-        e_at=Value(timezone.now(), output_field=DateTimeField()),
-        e_note=Value(""),
-        e_public=Value(False),
-        e_data=Value({}, output_field=JSONField()),
-    ).values_list("pk", "e_action", "status", "e_to", "e_label", "e_at", "e_note", "e_public", "e_data")
+    rows = (
+        tickets.order_by()
+        .annotate(
+            e_action=Value(kind),
+            e_to=F("status"),
+            e_label=Value(str(_("系统"))),
+            e_at=Value(timezone.now(), output_field=DateTimeField()),
+            e_note=Value(""),
+            e_public=Value(False),
+            e_data=Value({}, output_field=JSONField()),
+        )
+        .values_list("pk", "e_action", "status", "e_to", "e_label", "e_at", "e_note", "e_public", "e_data")
+    )
     select, params = rows.query.sql_with_params()
     table = connection.ops.quote_name(TicketEvent._meta.db_table)
     columns = ["ticket_id", "action", "from_status", "to_status", "actor_label", "at", "note", "public", "data"]
