@@ -31,6 +31,7 @@ class Capability(models.TextChoices):
     MANAGE_TAGS = "manage_tags", _("管理标签")
     MANAGE_CALENDAR = "manage_calendar", _("维护节假日安排")
     MANAGE_REPLIES = "manage_replies", _("管理常用回复")
+    VIEW_TICKET_KPIS = "view_ticket_kpis", _("诉求统计与导出")
 
 
 _ALL_PLACES = {Capability.VIEW_PLACES}
@@ -50,7 +51,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.LIAISON: frozenset(_NEIGHBOUR),
     Role.BUILDING_HEAD: frozenset(_NEIGHBOUR),
     Role.GRID_WORKER: frozenset(_CASEWORK | {Capability.VIEW_USERS}),
-    Role.COMMUNITY_STAFF: frozenset(_CASEWORK | {Capability.VIEW_USERS, Capability.IMPORT_RESIDENTS}),
+    Role.COMMUNITY_STAFF: frozenset(
+        _CASEWORK | {Capability.VIEW_USERS, Capability.IMPORT_RESIDENTS, Capability.VIEW_TICKET_KPIS}
+    ),
     Role.COMMUNITY_ADMIN: frozenset(
         _CASEWORK
         | {
@@ -61,9 +64,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.IMPORT_RESIDENTS,
             Capability.MANAGE_TAGS,
             Capability.MANAGE_REPLIES,
+            Capability.VIEW_TICKET_KPIS,
         }
     ),
-    Role.SUBDISTRICT_STAFF: frozenset(_OVERSIGHT | {Capability.VIEW_USERS, Capability.VIEW_AUDIT}),
+    Role.SUBDISTRICT_STAFF: frozenset(
+        _OVERSIGHT | {Capability.VIEW_USERS, Capability.VIEW_AUDIT, Capability.VIEW_TICKET_KPIS}
+    ),
     Role.DEPARTMENT: frozenset({Capability.VIEW_USERS}),
     Role.DISTRICT_STAFF: frozenset(
         _OVERSIGHT
@@ -76,6 +82,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.VIEW_AUDIT,
             Capability.ISSUE_API_KEYS,
             Capability.MANAGE_REPLIES,
+            Capability.VIEW_TICKET_KPIS,
         }
     ),
 }

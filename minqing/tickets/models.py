@@ -151,6 +151,8 @@ class Ticket(models.Model):
             models.Index(fields=["handler", "status"], name="ticket_handler_status"),
             models.Index(fields=["department", "status"], name="ticket_department_status"),
             models.Index(fields=["received_at"], name="ticket_received"),
+            # A list filtered by status over a period, newest first (and its capped count).
+            models.Index(fields=["status", "received_at"], name="ticket_status_received"),
         ]
 
     def __str__(self) -> str:
@@ -176,7 +178,11 @@ class TicketEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["ticket", "at"], name="ticket_event_timeline")]
+        indexes = [
+            models.Index(fields=["ticket", "at"], name="ticket_event_timeline"),
+            # The figures' 退单率: the demands with a dispatch / a return (tickets.kpis).
+            models.Index(fields=["action", "ticket"], name="ticket_event_action"),
+        ]
 
 
 class Whistle(models.Model):

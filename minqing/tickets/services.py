@@ -5,6 +5,7 @@ as one event, in one transaction."""
 import datetime
 
 from django.db import connection, transaction
+from django.db.models import DateTimeField, F, JSONField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -477,43 +478,48 @@ DUE_SOON = datetime.timedelta(hours=24)
 _RUNNING = sorted(lifecycle.OPEN_STATES - {Status.SUSPENDED})
 
 
-def deadline_sweep(*, now: datetime.datetime | None = None, batch_size: int = 5000) -> dict[str, int]:
+def deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Mark demands 临期 (due within DUE_SOON) and 超期 (past their finish deadline), once each, with a
     system event on the timeline, and tell each one's handler and supervisor (tickets.notify).
-    Set-based: per batch one locking read, one UPDATE, and bulk inserts, whatever the count."""
+    Set-based: per kind one UPDATE, one INSERT … SELECT of the events and the notifications in
+    batches, whatever the count (100,000 demands crossing a deadline at once included;
+    bench/tickets_scale.py)."""
     now = now or timezone.now()
     counts = {}
     for kind, field, condition in (
         ("overdue", "overdue_at", {"finish_due_at__lt": now}),
         ("due_soon", "warned_at", {"finish_due_at__gte": now, "finish_due_at__lt": now + DUE_SOON}),
     ):
-        pending = Ticket.objects.filter(status__in=_RUNNING, **{f"{field}__isnull": True}, **condition)
-        ids = list(pending.values_list("pk", flat=True))
-        counts[kind] = 0
-        for start in range(0, len(ids), batch_size):
-            with transaction.atomic():
-                # Compare-and-set: the rows still unmarked, locked; a second sweep running at the same
-                # time waits here and then finds them marked, so each demand is marked, logged and
-                # told once.
-                rows = list(
-                    Ticket.objects.select_for_update()
-                    .filter(pk__in=ids[start : start + batch_size], **{f"{field}__isnull": True})
-                    .values(*notify.DEADLINE_FIELDS)
-                )
-                if not rows:
-                    continue
-                Ticket.objects.filter(pk__in=[row["pk"] for row in rows]).update(**{field: now})
-                TicketEvent.objects.bulk_create(
-                    TicketEvent(
-                        ticket_id=row["pk"],
-                        action=kind,
-                        from_status=row["status"],
-                        to_status=row["status"],
-                        actor_label=_("系统"),
-                        public=False,
-                    )
-                    for row in rows
-                )
-                notify.deadline_notify(kind, rows, now=now)
-            counts[kind] += len(rows)
+        with transaction.atomic():
+            # The UPDATE locks and marks each demand once (a concurrent sweep re-checks `IS NULL` after
+            # the lock and skips it); the events and notifications are then written for exactly the
+            # demands stamped with this run's `now`, in the same transaction.
+            running = Ticket.objects.filter(status__in=_RUNNING)
+            counts[kind] = running.filter(**{f"{field}__isnull": True}, **condition).update(**{field: now})
+            if counts[kind]:
+                stamped = running.filter(**{field: now})
+                _insert_events(stamped, kind)
+                notify.deadline_notify(kind, list(stamped.values(*notify.DEADLINE_FIELDS)), now=now)
     return counts
+
+
+def _insert_events(tickets, kind: str) -> None:
+    """One system event per demand in `tickets`, written by the database (INSERT … SELECT)."""
+    rows = (
+        tickets.order_by()
+        .annotate(
+            e_action=Value(kind),
+            e_to=F("status"),
+            e_label=Value(str(_("系统"))),
+            e_at=Value(timezone.now(), output_field=DateTimeField()),
+            e_note=Value(""),
+            e_public=Value(False),
+            e_data=Value({}, output_field=JSONField()),
+        )
+        .values_list("pk", "e_action", "status", "e_to", "e_label", "e_at", "e_note", "e_public", "e_data")
+    )
+    select, params = rows.query.sql_with_params()
+    table = connection.ops.quote_name(TicketEvent._meta.db_table)
+    columns = ["ticket_id", "action", "from_status", "to_status", "actor_label", "at", "note", "public", "data"]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) {select}", params)

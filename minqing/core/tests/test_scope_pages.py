@@ -226,3 +226,19 @@ def test_tags_page_lists_the_communitys_tags_only(client_as, persona, username):
     expected = set(Tag.objects.active().filter(community_id__in=[own] if own else []).values_list("pk", flat=True))
     expected |= set(Tag.objects.active().filter(community__isnull=True).values_list("pk", flat=True))
     assert listed == expected
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+def test_ticket_figures_count_exactly_the_scope(client_as, persona, username):
+    """诉求统计: 403 for a role without the figures; for the others the total 受理量 is the number of
+    demands the oracle says the role may see."""
+    user = persona(username)
+    client = client_as(username)
+    response = client.get("/tickets/kpis/", {"start": "2000-01-01", "dimension": "channel"})
+    if not has_capability(user, Capability.VIEW_TICKET_KPIS):
+        assert response.status_code == 403
+        assert client.post("/tickets/export/", {}).status_code == 403
+        return
+    assert response.status_code == 200
+    total = re.search(r'class="total"><th scope="row">[^<]*</th><td[^>]*>(\d+)<', response.content.decode())
+    assert int(total.group(1)) == len(expected_for(user).tickets)

@@ -1,0 +1,412 @@
+"""Demands at district scale: build (once) a PostgreSQL database of N demands (2,000,000 by default)
+spread over a year, then time what the issue sets figures for:
+
+- a handler's queue (a grid worker's open demands; a department's), first page of 50
+- a filtered list (category + status + period), first page of 50 with the count capped
+  (core.pagination.count_capped, as the list pages do)
+- the KPI table (tickets.kpis.ticket_kpis) for the whole district over a year, per subdistrict
+- tickets.services.deadline_sweep over all open demands (about 100,000, most past their deadline)
+
+    .venv/bin/python bench/tickets_scale.py                 # builds minqing_tickets_bench on first run
+    .venv/bin/python bench/tickets_scale.py --rebuild --tickets 2000000
+    .venv/bin/python bench/tickets_scale.py --reps 20 --explain
+
+"Server time" is the selector's queries measured in-process with time.perf_counter (no HTTP, no
+template). The data is written by PostgreSQL itself (INSERT … SELECT generate_series), so 2,000,000
+demands take minutes, not hours."""
+
+import argparse
+import datetime
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PG_URL = "postgres://postgres@127.0.0.1:5432/minqing_tickets_bench"
+DATASET_VERSION = "tickets-scale-v1"
+
+
+def _parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tickets", type=int, default=2_000_000)
+    p.add_argument("--rebuild", action="store_true", help="drop and build the data again")
+    p.add_argument("--build-only", action="store_true")
+    p.add_argument("--reps", type=int, default=15, help="repetitions per measurement (median reported)")
+    p.add_argument("--sweep-reps", type=int, default=3)
+    p.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each query once")
+    p.add_argument("--only", default="", help="comma-separated: queue,list,kpis,sweep")
+    return p.parse_args()
+
+
+ARGS = _parse_args()
+os.environ["DATABASE_URL"] = os.environ.get("MINQING_BENCH_TICKETS_DATABASE_URL", PG_URL)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "minqing.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from minqing.accounts.models import Department, User  # noqa: E402
+from minqing.accounts.roles import Role  # noqa: E402
+from minqing.areas.models import Area, AreaLevel  # noqa: E402
+from minqing.core.pagination import count_capped  # noqa: E402
+from minqing.tickets.export import filter_tickets  # noqa: E402
+from minqing.tickets.kpis import ticket_kpis  # noqa: E402
+from minqing.tickets.lifecycle import OPEN_STATES  # noqa: E402
+from minqing.tickets.models import Category, Ticket  # noqa: E402
+from minqing.tickets.selectors import tickets_visible_to  # noqa: E402
+from minqing.tickets.services import deadline_sweep  # noqa: E402
+
+# Database set-up --------------------------------------------------------------------------------
+
+
+def _ensure_database(rebuild: bool) -> None:
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and rebuild:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _marker() -> str:
+    return f"{DATASET_VERSION}:{ARGS.tickets}"
+
+
+def _read_marker() -> str | None:
+    with connection.cursor() as c:
+        c.execute("CREATE TABLE IF NOT EXISTS bench_marker (marker varchar(200) NOT NULL)")
+        c.execute("SELECT marker FROM bench_marker")
+        row = c.fetchone()
+    return row[0] if row else None
+
+
+def _write_marker() -> None:
+    with connection.cursor() as c:
+        c.execute("DELETE FROM bench_marker")
+        c.execute("INSERT INTO bench_marker (marker) VALUES (%s)", [_marker()])
+
+
+# The district -----------------------------------------------------------------------------------
+
+DEPARTMENTS = [
+    ("power", "供电公司"), ("landscape", "园林所"), ("police", "派出所"), ("judicial", "司法所"),
+    ("property", "物业公司"), ("water", "供排水公司"), ("housing", "住建局"), ("civil_affairs", "民政局"),
+]  # fmt: skip
+
+
+def _children(parents, level, per, name_of):
+    made = []
+    for parent in parents:
+        batch = Area.objects.bulk_create(
+            [
+                Area(level=level, code=f"{parent.code}{i:03d}", name=name_of(parent, i), parent=parent, path="")
+                for i in range(1, per + 1)
+            ]
+        )
+        for a in batch:
+            a.path = f"{parent.path}{a.pk}/"
+        made += batch
+    Area.objects.bulk_update(made, ["path"])
+    return made
+
+
+# The demands, written by PostgreSQL. Every random draw is a column of `draws`, so the states, times
+# and ratings of one demand agree with each other. Ages are spread evenly over the last 365 days.
+# Older than 10 days: 3.5 % still open (stragglers, all past their deadline); younger: 60 % open.
+TICKETS_SQL = """
+WITH grids AS (
+    SELECT array_agg(a.id ORDER BY a.id) AS ids, array_agg(a.path ORDER BY a.id) AS paths,
+           array_agg(u.id ORDER BY a.id) AS workers
+    FROM areas_area a JOIN accounts_user u ON u.area_id = a.id AND u.role = 'grid_worker'
+    WHERE a.level = 'grid'
+), cats AS (
+    SELECT array_agg(c.id ORDER BY c.id) AS ids FROM tickets_category c
+    WHERE NOT EXISTS (SELECT 1 FROM tickets_category k WHERE k.parent_id = c.id)
+), depts AS (SELECT array_agg(id ORDER BY id) AS ids FROM accounts_department),
+draws AS (
+    SELECT s, random() AS r_age, random() AS r_open, random() AS r_state, random() AS r_acc,
+           random() AS r_fin, random() AS r_close, random() AS r_rate, random() AS r_who, random() AS r_grid,
+           random() AS r_cat, random() AS r_dept, random() AS r_chan
+    FROM generate_series(%(start)s, %(stop)s) s
+), base AS (
+    SELECT d.*, now() - d.r_age * interval '365 days' AS recv,
+           CASE WHEN d.r_age * 365 < 10 THEN d.r_open < 0.6 ELSE d.r_open < 0.035 END AS is_open,
+           1 + floor(d.r_grid * d.r_grid * array_length(g.ids, 1))::int AS gi,
+           g.ids, g.paths, g.workers, c.ids AS cat_ids, p.ids AS dept_ids
+    FROM draws d, grids g, cats c, depts p
+), shaped AS (
+    SELECT b.*,
+        CASE WHEN b.is_open THEN (ARRAY['registered', 'accepted', 'dispatched', 'in_progress', 'in_progress',
+                                        'returned', 'escalated', 'whistled', 'suspended', 'reopened'])
+                                 [1 + floor(b.r_state * 10)::int]
+             WHEN b.r_state < 0.03 THEN 'handled' WHEN b.r_state < 0.18 THEN 'closed'
+             WHEN b.r_state < 0.91 THEN 'evaluated' WHEN b.r_state < 0.96 THEN 'merged'
+             ELSE 'rejected' END AS st
+    FROM base b
+)
+INSERT INTO tickets_ticket (
+    number, channel, category_id, urgency, description, reporter_name, reporter_phone, area_id, area_path,
+    latitude, longitude, status, status_before_suspension, level, handler_id, department_id, merged_into_id,
+    created_by_id, received_at, registered_at, accept_due_at, finish_due_at, deadline_provisional, accepted_at,
+    handled_at, closed_at, suspended_at, warned_at, overdue_at, rating, rating_comment, rated_at)
+SELECT
+    'MQ' || to_char(recv, 'YYYYMMDD') || '-' || lpad(s::text, 7, '0'),
+    (ARRAY['desk', 'phone', 'visit', 'grid_patrol', 'liaison', 'portal', 'hotline_12345', 'hotline_12345',
+           'hotline_12345', 'smart_platform'])[1 + floor(r_chan * 10)::int],
+    cat_ids[1 + floor(r_cat * array_length(cat_ids, 1))::int],
+    CASE WHEN r_chan < 0.05 THEN 'urgent' ELSE 'normal' END,
+    (ARRAY['楼道堆放杂物影响通行', '下水道堵塞污水倒灌', '路灯不亮夜间出行不便', '电动车飞线充电',
+           '垃圾站多日未清运', '楼上漏水渗到天花板', '小区内乱停车堵住单元门', '高层水压不足'])
+        [1 + floor(r_who * 8)::int],
+    '', '', ids[gi], paths[gi], NULL, NULL, st,
+    CASE WHEN st = 'suspended' THEN 'in_progress' ELSE '' END, 'grid',
+    CASE WHEN r_who < 0.6 AND st NOT IN ('registered', 'merged', 'rejected') THEN workers[gi] END,
+    CASE WHEN r_who >= 0.6 AND r_who < 0.95 AND st NOT IN ('registered', 'accepted', 'merged', 'rejected')
+         THEN dept_ids[1 + floor(r_dept * array_length(dept_ids, 1))::int] END,
+    NULL, workers[gi], recv, recv + interval '5 minutes', recv + interval '24 hours', recv + interval '7 days', false,
+    CASE WHEN st NOT IN ('registered', 'merged', 'rejected', 'escalated') THEN recv + r_acc * interval '30 hours' END,
+    CASE WHEN st IN ('handled', 'closed', 'evaluated')
+         THEN recv + interval '2 hours' + r_fin * interval '9 days' END,
+    CASE WHEN st IN ('closed', 'evaluated')
+         THEN recv + interval '2 hours' + r_fin * interval '9 days' + r_close * interval '2 days' END,
+    CASE WHEN st = 'suspended' THEN recv + interval '1 day' END,
+    NULL, NULL,
+    CASE WHEN st <> 'evaluated' THEN '' WHEN r_rate < 0.72 THEN 'satisfied'
+         WHEN r_rate < 0.92 THEN 'basically_satisfied' ELSE 'unsatisfied' END,
+    '',
+    CASE WHEN st = 'evaluated' THEN recv + interval '2 hours' + r_fin * interval '9 days' + interval '3 days' END
+FROM shaped
+"""
+
+# Events only where a figure needs them: a dispatch for every demand sent to a unit, and a return
+# for one in twelve of those.
+EVENTS_SQL = """
+INSERT INTO tickets_ticketevent (ticket_id, action, from_status, to_status, actor_label, at, note, public, data)
+SELECT t.id, e.action, e.from_status, e.to_status, '', t.received_at + e.after, '', true, '{}'::jsonb
+FROM tickets_ticket t
+CROSS JOIN LATERAL (VALUES ('dispatch', 'accepted', 'dispatched', interval '26 hours'),
+                           ('return', 'in_progress', 'returned', interval '30 hours'))
+    AS e(action, from_status, to_status, after)
+WHERE t.department_id IS NOT NULL AND (e.action = 'dispatch' OR mod(t.id, 12) = 0)
+"""
+
+
+def build(n_tickets: int) -> None:
+    t0 = time.perf_counter()
+    print("migrate …", flush=True)
+    call_command("migrate", verbosity=0)
+    with transaction.atomic():
+        district = Area.objects.create(level=AreaLevel.DISTRICT, code="150603", name="民安区", path="")
+        district.path = f"/{district.pk}/"
+        district.save(update_fields=["path"])
+        subs = _children([district], AreaLevel.SUBDISTRICT, 10, lambda p, i: f"第{i}街道")
+        comms = _children(subs, AreaLevel.COMMUNITY, 10, lambda p, i: f"{p.name}{i}社区")
+        grids = _children(comms, AreaLevel.GRID, 10, lambda p, i: f"{p.name}第{i}网格")
+        departments = Department.objects.bulk_create(
+            Department(name=f"民安区{name}{k}", code=f"D-{kind}-{k}", kind=kind, area=district)
+            for k in (1, 2)
+            for kind, name in DEPARTMENTS
+        )
+        users = [
+            User(username=f"grid{g.pk}", display_name=g.name, role=Role.GRID_WORKER, area=g, password="!")
+            for g in grids
+        ]
+        users += [
+            User(username=f"staff{c.pk}", display_name=c.name, role=Role.COMMUNITY_STAFF, area=c, password="!")
+            for c in comms
+        ]
+        users += [
+            User(username=f"street{s.pk}", display_name=s.name, role=Role.SUBDISTRICT_STAFF, area=s, password="!")
+            for s in subs
+        ]
+        users += [
+            User(username=f"dept{d.pk}", display_name=d.name, role=Role.DEPARTMENT, department=d, password="!")
+            for d in departments
+        ]
+        users.append(
+            User(username="bench_district", display_name="区级", role=Role.DISTRICT_STAFF, area=district, password="!")
+        )
+        User.objects.bulk_create(users)
+    print(f"  areas {1 + len(subs) + len(comms) + len(grids)}, users {len(users)}", flush=True)
+    step = 250_000
+    with connection.cursor() as c:
+        c.execute("SELECT setseed(0.20251124)")
+        for start in range(1, n_tickets + 1, step):
+            stop = min(start + step - 1, n_tickets)
+            c.execute(TICKETS_SQL, {"start": start, "stop": stop})
+            print(f"  demands {stop:,} ({time.perf_counter() - t0:.0f} s)", flush=True)
+        c.execute(EVENTS_SQL)
+        print(f"  events {c.rowcount:,} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    _write_marker()
+    print("  VACUUM ANALYZE …", flush=True)
+    with connection.cursor() as c:
+        c.execute("VACUUM ANALYZE")
+    print(f"built in {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def main() -> None:
+    _ensure_database(ARGS.rebuild)
+    marker = _read_marker()
+    if marker is None:
+        build(ARGS.tickets)
+    elif marker != _marker():
+        sys.exit(f"the database holds {marker!r}, not {_marker()!r}: run with --rebuild")
+    else:
+        call_command("migrate", verbosity=0)
+    if ARGS.build_only:
+        return
+    measure()
+
+
+# Measuring -------------------------------------------------------------------------------------
+
+PAGE = 50
+COUNT_CAP = 1000
+
+
+def _timed(fn, reps: int) -> tuple[float, float, object]:
+    """(median ms, max ms, last result) of `reps` runs after one warm-up."""
+    result = fn()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        result = fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times), max(times), result
+
+
+def _fresh(user):
+    user._minqing_scope = None  # a new request computes the scope again
+    return user
+
+
+def _first_page(qs) -> tuple[int, list]:
+    count, _more = count_capped(qs, COUNT_CAP)
+    return count, list(qs[:PAGE])
+
+
+def _queue(user):
+    qs = tickets_visible_to(_fresh(user)).filter(status__in=sorted(OPEN_STATES))
+    if user.role == Role.DEPARTMENT:
+        qs = qs.filter(department_id=user.department_id)
+    else:
+        qs = qs.filter(handler=user)
+    return qs.select_related("category", "area").order_by("finish_due_at", "pk")
+
+
+def _filtered(user, category, status, start, end):
+    qs = filter_tickets(tickets_visible_to(_fresh(user)), status=status, category=category, start=start, end=end)
+    return qs.select_related("category", "area").order_by("-received_at", "-pk")
+
+
+def _explain(label: str, qs) -> None:
+    for what, query in (("count", qs.order_by().values("pk")[: COUNT_CAP + 1]), ("page", qs[:PAGE])):
+        sql, params = query.query.sql_with_params()
+        if what == "count":
+            sql = f"SELECT count(*) FROM ({sql}) s"
+        with connection.cursor() as c:
+            c.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            plan = "\n".join("    " + row[0] for row in c.fetchall())
+        print(f"\n  {label} — {what}:\n{plan}\n", flush=True)
+
+
+def _explain_kpis(user, start, end) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        ticket_kpis(_fresh(user), start=start, end=end, dimension="area")
+    for q in queries.captured_queries:
+        if "GROUP BY" not in q["sql"]:
+            continue
+        with connection.cursor() as c:
+            c.execute("EXPLAIN (ANALYZE, BUFFERS) " + q["sql"])
+            plan = "\n".join("    " + row[0] for row in c.fetchall())
+        print(f"\n  KPI query ({q['time']} s):\n{plan}\n", flush=True)
+
+
+def _reset_sweep() -> None:
+    with connection.cursor() as c:
+        c.execute("DELETE FROM tickets_ticketevent WHERE action IN ('overdue', 'due_soon')")
+        c.execute("UPDATE tickets_ticket SET overdue_at = NULL WHERE overdue_at IS NOT NULL")
+        c.execute("UPDATE tickets_ticket SET warned_at = NULL WHERE warned_at IS NOT NULL")
+        c.execute("VACUUM ANALYZE tickets_ticket")
+
+
+def measure() -> None:
+    only = set(ARGS.only.split(",")) if ARGS.only else {"queue", "list", "kpis", "sweep"}
+    total = Ticket.objects.count()
+    open_count = Ticket.objects.filter(status__in=sorted(OPEN_STATES)).count()
+    print(f"\n{total:,} demands, {open_count:,} open; load average {os.getloadavg()}; {ARGS.reps} reps\n")
+    print("| measurement | median ms | max ms | rows / count |")
+    print("|---|---:|---:|---|")
+    district = User.objects.select_related("area").get(username="bench_district")
+    today = timezone.localdate()
+    year_ago = today - datetime.timedelta(days=365)
+    if "queue" in only:
+        # The busiest grid worker and department (the generator skews demands towards low grid ids).
+        busiest_grid = Ticket.objects.filter(handler__isnull=False).values("handler_id").order_by("handler_id").first()
+        worker = User.objects.select_related("area").get(pk=busiest_grid["handler_id"])
+        dept = User.objects.select_related("department__area").filter(role=Role.DEPARTMENT).order_by("pk").first()
+        for label, user in (("网格员待办（最忙的网格）", worker), ("部门待办", dept)):
+            med, mx, (count, rows) = _timed(lambda u=user: _first_page(_queue(u)), ARGS.reps)
+            print(f"| {label} | {med:.1f} | {mx:.1f} | {len(rows)} of {count} |", flush=True)
+            if ARGS.explain:
+                _explain(label, _queue(user))
+    if "list" in only:
+        top = Category.objects.get(name="市政设施")
+        community = User.objects.select_related("area").filter(role=Role.COMMUNITY_STAFF).order_by("pk").first()
+        cases = [
+            ("区级：市政设施 + 已评价 + 近 3 个月", district, top, "evaluated", today - datetime.timedelta(days=90)),
+            ("区级：市政设施 + 办理中 + 近一年", district, top, "in_progress", year_ago),
+            ("社区：市政设施 + 已评价 + 近一年", community, top, "evaluated", year_ago),
+        ]
+        for label, user, category, status, start in cases:
+            med, mx, (count, rows) = _timed(
+                lambda u=user, c=category, s=status, f=start: _first_page(_filtered(u, c, s, f, today)), ARGS.reps
+            )
+            print(f"| 筛选列表 {label} | {med:.1f} | {mx:.1f} | {len(rows)} of {count} |", flush=True)
+            if ARGS.explain:
+                _explain(label, _filtered(user, category, status, start, today))
+    if "kpis" in only:
+        for dimension in ("area", "category", "month"):
+            med, mx, table = _timed(
+                lambda d=dimension: ticket_kpis(_fresh(district), start=year_ago, end=today, dimension=d),
+                max(3, ARGS.reps // 3),
+            )
+            print(
+                f"| 统计表 全区一年 按{dimension} | {med:.1f} | {mx:.1f} | {len(table.rows)} rows, "
+                f"受理量 {table.total.received:,} |",
+                flush=True,
+            )
+        if ARGS.explain:
+            _explain_kpis(district, year_ago, today)
+    if "sweep" in only:
+        times, counts = [], {}
+        for _ in range(ARGS.sweep_reps):
+            _reset_sweep()
+            t = time.perf_counter()
+            counts = deadline_sweep()
+            times.append((time.perf_counter() - t) * 1000)
+        print(
+            f"| deadline_sweep（全部未办结） | {statistics.median(times):.0f} | {max(times):.0f} | {counts} |",
+            flush=True,
+        )
+    print(f"\nload average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
