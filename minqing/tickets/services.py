@@ -13,7 +13,7 @@ from minqing.accounts.roles import Role
 from minqing.accounts.selectors import departments_visible_to
 from minqing.areas import selectors as places
 from minqing.core.audit import audit_record
-from minqing.core.errors import ApplicationError
+from minqing.core.errors import ApplicationError, PermissionDenied
 from minqing.registry.cleaning import clean_phone
 from minqing.tickets import lifecycle, selectors
 from minqing.tickets.lifecycle import PREVIOUS, Status
@@ -110,6 +110,8 @@ def ticket_create(
     dwelling=None,
     building=None,
     area=None,
+    latitude=None,
+    longitude=None,
     reporter_resident=None,
     reporter_name: str = "",
     reporter_phone: str = "",
@@ -117,7 +119,7 @@ def ticket_create(
 ) -> Ticket:
     """Register a demand from any channel; it has its number and deadlines when this returns."""
     if actor is not None and actor.role not in lifecycle.REPORTERS:
-        raise ApplicationError(_("当前角色不能登记诉求。"), field="channel", code="forbidden")
+        raise PermissionDenied(_("当前角色不能登记诉求。"))
     if channel not in Channel.values:
         raise ApplicationError(_("渠道无效。"), field="channel")
     if urgency not in Urgency.values:
@@ -134,7 +136,14 @@ def ticket_create(
     now = timezone.now()
     received = _received_at(received_at, now)
     dwelling_obj, building_obj, area_obj = _place(actor, dwelling=dwelling, building=building, area=area)
-    phone, phone_hash = clean_phone(reporter_phone)
+    if (latitude is None) != (longitude is None):
+        missing = "latitude" if latitude is None else "longitude"
+        raise ApplicationError(_("地图位置须同时给出纬度和经度。"), field=missing)
+    try:
+        phone, phone_hash = clean_phone(reporter_phone)
+    except ApplicationError as exc:
+        exc.field = "reporter_phone"  # the form's and the API's name for it
+        raise
     accept_hours, finish_days, urgent_hours = category_limits(category)
     calendar = WorkCalendar.load()
     accept_due = calendar.hours_deadline(received, accept_hours)
@@ -157,6 +166,8 @@ def ticket_create(
         building=building_obj,
         area=area_obj,
         area_path=area_obj.path,
+        latitude=latitude,
+        longitude=longitude,
         level=Level(area_obj.level),  # the levels are named as the area tree's
         department=category.default_department,
         created_by=actor,
