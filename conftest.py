@@ -151,7 +151,8 @@ def serve_live_app(tmp_dir: Path) -> Iterator[LiveApp]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # Generous: on the shared 2-core machine under load a worker takes 20–40 s to import Django.
+    deadline = time.monotonic() + 120
     while True:
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:

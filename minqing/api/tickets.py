@@ -152,6 +152,7 @@ class ReporterOut(Schema):
 
 
 class TicketOut(Schema):
+    id: int
     number: str = Field(description="编号，如 MQ20251031-0042")
     status: Status
     status_label: str
