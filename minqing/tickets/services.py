@@ -23,6 +23,7 @@ from minqing.workdays.calendar import WorkCalendar
 NUMBER_PREFIX = "MQ"
 # A clock a little ahead of the server's must not make "now" look like the future.
 CLOCK_SKEW = datetime.timedelta(minutes=2)
+EARLIEST_YEAR = 2000
 WHISTLE_CHECK_IN_HOURS = 24
 LEVEL_ORDER = [Level.GRID, Level.COMMUNITY, Level.SUBDISTRICT, Level.DISTRICT]
 ESCALATION_BY_ROLE = {
@@ -71,6 +72,9 @@ def _received_at(raw, now) -> datetime.datetime:
         raw = timezone.make_aware(raw)
     if raw > now + CLOCK_SKEW:
         raise ApplicationError(_("接收时间不能晚于现在。"), field="received_at")
+    if raw.year < EARLIEST_YEAR:
+        # Also keeps the calendar's arithmetic away from year 1, where local time overflows.
+        raise ApplicationError(_("接收时间不能早于 %(year)s 年。") % {"year": EARLIEST_YEAR}, field="received_at")
     return raw
 
 

@@ -114,6 +114,8 @@ def test_received_in_the_future_or_malformed_is_refused_by_field(api, world, liv
     reply = api.post("/api/v1/tickets", {**base, "received_at": future}, api.token("staff1"))
     assert reply.status == 400
     assert reply.json() == {"code": "invalid", "message": "接收时间不能晚于现在。", "field": "received_at"}
+    ancient = api.post("/api/v1/tickets", {**base, "received_at": "0001-01-01T00:00:00Z"}, api.token("staff1"))
+    assert (ancient.status, ancient.json()["field"]) == (400, "received_at")
     malformed = api.post("/api/v1/tickets", {**base, "received_at": "昨天下午"}, api.token("staff1"))
     assert (malformed.status, malformed.json()["field"]) == (422, "received_at")
     for field, value, status, named in (
