@@ -38,6 +38,10 @@ def _field_of(loc) -> str | None:
     if source == "body" and parts and parts[0] == BODY_PARAM:
         parts.pop(0)
     names = [p for p in parts if isinstance(p, str)]
+    if source in ("query", "path") and names:
+        # Query values are flat; ninja leaves the parameter model's name in front of a list item's
+        # loc, ("query", "filters", "status", 0), so the field is the last name.
+        return names[-1]
     return names[0] if names else None
 
 

@@ -15,7 +15,7 @@ from minqing.accounts.selectors import departments_visible_to
 from minqing.areas import selectors as places
 from minqing.areas.models import Area, Building, Dwelling
 from minqing.core.audit import audit_record
-from minqing.core.errors import ApplicationError
+from minqing.core.errors import ApplicationError, PermissionDenied
 from minqing.registry.cleaning import clean_phone
 from minqing.tickets import lifecycle, notify, routing, selectors
 from minqing.tickets.lifecycle import PREVIOUS, Status
@@ -27,6 +27,7 @@ from minqing.workdays.calendar import WorkCalendar
 NUMBER_PREFIX = "MQ"
 # A clock a little ahead of the server's must not make "now" look like the future.
 CLOCK_SKEW = datetime.timedelta(minutes=2)
+EARLIEST_YEAR = 2000
 WHISTLE_CHECK_IN_HOURS = 24
 LEVEL_ORDER = [Level.GRID, Level.COMMUNITY, Level.SUBDISTRICT, Level.DISTRICT]
 ESCALATION_BY_ROLE = {
@@ -63,6 +64,9 @@ def _received_at(raw, now) -> datetime.datetime:
         raw = timezone.make_aware(raw)
     if raw > now + CLOCK_SKEW:
         raise ApplicationError(_("接收时间不能晚于现在。"), field="received_at")
+    if raw.year < EARLIEST_YEAR:
+        # Also keeps the calendar's arithmetic away from year 1, where local time overflows.
+        raise ApplicationError(_("接收时间不能早于 %(year)s 年。") % {"year": EARLIEST_YEAR}, field="received_at")
     return raw
 
 
@@ -134,7 +138,7 @@ def ticket_create(
     `actor` None is a resident on the public portal. `photos` are uploaded files, all checked before
     anything is written."""
     if actor is not None and actor.role not in lifecycle.REPORTERS:
-        raise ApplicationError(_("当前角色不能登记诉求。"), field="channel", code="forbidden")
+        raise PermissionDenied(_("当前角色不能登记诉求。"))
     if channel not in Channel.values:
         raise ApplicationError(_("渠道无效。"), field="channel")
     if urgency not in Urgency.values:
@@ -151,7 +155,14 @@ def ticket_create(
     now = timezone.now()
     received = _received_at(received_at, now)
     dwelling_obj, building_obj, area_obj = _place(actor, dwelling=dwelling, building=building, area=area)
-    phone, phone_hash = clean_phone(reporter_phone)
+    if (latitude is None) != (longitude is None):
+        missing = "latitude" if latitude is None else "longitude"
+        raise ApplicationError(_("地图位置须同时给出纬度和经度。"), field=missing)
+    try:
+        phone, phone_hash = clean_phone(reporter_phone)
+    except ApplicationError as exc:
+        exc.field = "reporter_phone"  # the form's and the API's name for it
+        raise
     prepared = prepare_photos(photos)
     accept_hours, _finish_days, _urgent_hours = category_limits(category)
     calendar = WorkCalendar.load()

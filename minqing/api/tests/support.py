@@ -104,6 +104,7 @@ from minqing.accounts.models import Department, User
 from minqing.areas.models import Area, Building, Dwelling, Estate, Unit
 from minqing.core.tests.scope_oracle import expected_for
 from minqing.registry.models import Household, Resident, Tag
+from minqing.tickets.models import Ticket
 
 result = {"all": {
     "areas": sorted(Area.objects.values_list("pk", flat=True)),
@@ -116,7 +117,8 @@ result = {"all": {
     "residents": sorted(Resident.objects.values_list("pk", flat=True)),
     "households": sorted(Household.objects.values_list("pk", flat=True)),
     "tags": sorted(Tag.objects.values_list("pk", flat=True)),
-}, "personas": {}}
+    "tickets": sorted(Ticket.objects.values_list("pk", flat=True)),
+}, "personas": {}, "numbers": dict(Ticket.objects.values_list("pk", "number"))}
 for username in USERNAMES:
     expected = expected_for(User.objects.get(username=username))
     result["personas"][username] = {name: sorted(ids) for name, ids in vars(expected).items()}

@@ -83,3 +83,38 @@ def test_registry_list_query_budget(bearer, django_assert_max_num_queries, some_
         response = Client().get(f"{path}?limit=500", **headers)
     assert response.status_code == 200
     assert len(response.json()["items"]) >= 6
+
+
+# Demands: token, last-used stamp, (a liaison's homes,) count, one page with every related row joined;
+# the detail adds its events and whistles; the categories are one query with their limits worked out
+# in memory.
+# (persona, path, budget, at least this many items: enough that a per-item query would show)
+TICKET_CASES = [
+    ("district1", "/api/v1/tickets?limit=500", 4, 16),
+    ("liaison1", "/api/v1/tickets?limit=500", 5, 3),
+    ("dept1", "/api/v1/tickets?limit=500", 4, 3),
+    ("district1", "/api/v1/tickets?limit=500&status=accepted&status=dispatched&overdue=false&area=1", 5, 2),
+    ("district1", "/api/v1/tickets/categories", 3, 20),
+]
+
+
+@pytest.mark.parametrize(("username", "path", "budget", "least"), TICKET_CASES)
+def test_ticket_list_query_budget(bearer, django_assert_max_num_queries, username, path, budget, least):
+    headers = bearer(username)
+    with django_assert_max_num_queries(budget):
+        response = Client().get(path, **headers)
+    assert response.status_code == 200, response.content
+    assert len(response.json()["items"]) >= least
+
+
+def test_ticket_detail_query_budget(bearer, django_assert_max_num_queries):
+    from minqing.tickets.models import Ticket
+
+    whistled = Ticket.objects.filter(status="whistled").values_list("number", flat=True).first()
+    headers = bearer("staff1")
+    # token, last-used stamp, the demand with its joins, its events, its whistles
+    with django_assert_max_num_queries(5):
+        response = Client().get(f"/api/v1/tickets/{whistled}", **headers)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert len(body["events"]) >= 3 and len(body["whistles"]) == 2

@@ -20,6 +20,7 @@ LISTS = {
     "/api/v1/residents?status=all": "residents",
     "/api/v1/households?include_dissolved=true": "households",
     "/api/v1/tags?include_retired=true": "tags",
+    "/api/v1/tickets": "tickets",
 }
 DETAILS = {
     "areas": "/api/v1/areas/{}",
@@ -102,6 +103,9 @@ def test_the_matrix_is_not_trivial(oracle):
     assert seen["bhead1"]["residents"] and set(seen["grid1"]["residents"]).isdisjoint(seen["grid2"]["residents"])
     assert seen["grid2"]["households"] and set(seen["grid1"]["households"]).isdisjoint(seen["grid2"]["households"])
     assert set(seen["liaison1"]["tags"]) < set(seen["grid1"]["tags"]) != set(seen["grid2"]["tags"])
+    assert seen["liaison1"]["tickets"] and set(seen["liaison1"]["tickets"]) < set(seen["grid1"]["tickets"])
+    assert seen["dept1"]["tickets"] and set(seen["dept1"]["tickets"]) < set(seen["district1"]["tickets"])
+    assert set(seen["grid1"]["tickets"]) < set(seen["staff1"]["tickets"]) < set(seen["district1"]["tickets"])
 
 
 @pytest.mark.parametrize("username", PERSONAS)
@@ -127,6 +131,26 @@ def test_detail_in_scope_and_out_of_scope(api, oracle, username, entity):
     for pk in hidden[:1] + hidden[-1:]:
         reply = api.get(DETAILS[entity].format(pk), token)
         assert (reply.status, reply.text) == (missing.status, missing.text), (entity, pk)
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+def test_ticket_detail_in_scope_and_out_of_scope(api, oracle, username):
+    """Demands are addressed by number: one out of scope answers the same 404 as a number never given."""
+    token = api.token(username)
+    number = {int(pk): n for pk, n in oracle["numbers"].items()}
+    visible = oracle["personas"][username]["tickets"]
+    hidden = sorted(set(oracle["all"]["tickets"]) - set(visible))
+    assert hidden or username == "district1"  # only the district sees every demand
+    missing = api.get("/api/v1/tickets/MQ19990101-0001", token)
+    assert (missing.status, missing.json()) == (404, {"code": "not_found", "message": "未找到该记录", "field": None})
+    for pk in visible[:1] + visible[-1:]:
+        shown = api.get(f"/api/v1/tickets/{number[pk]}", token)
+        assert (shown.status, shown.json()["id"]) == (200, pk), shown.text
+    for pk in hidden[:1] + hidden[-1:]:
+        reply = api.get(f"/api/v1/tickets/{number[pk]}", token)
+        assert (reply.status, reply.text) == (missing.status, missing.text), pk
+        step = api.post(f"/api/v1/tickets/{number[pk]}/actions/note", {"note": "x"}, token)
+        assert (step.status, step.json()["code"]) == (404, "not_found"), pk
 
 
 def test_list_filters_stay_inside_scope(api, oracle, live_app):
