@@ -5,6 +5,7 @@ with the same message naming the same field. Nothing here touches the database: 
 it for a hundred thousand rows."""
 
 import datetime
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from pypinyin import lazy_pinyin
+from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
 
 from minqing.core.errors import ApplicationError
 from minqing.core.pii import pii_hash
@@ -41,11 +43,35 @@ def clean_name(raw) -> str:
     return name
 
 
+def _syllables(text: str) -> list[str]:
+    return [re.sub(r"[^a-z]", "", s.lower()) for s in lazy_pinyin(text, errors="ignore") if s.strip()]
+
+
+@functools.cache
+def _char_syllables(char: str) -> tuple[str, ...]:
+    return tuple(_syllables(char))
+
+
+def _reads_char_by_char(name: str) -> bool:
+    """Whether pypinyin reads `name` one character at a time: every character is a hanzi of its
+    single-character table and no part of it is one of its phrases (其其格, 曾国藩 are read as
+    phrases and go through pypinyin whole)."""
+    if not all(ord(char) in PINYIN_DICT for char in name):
+        return False
+    n = len(name)
+    return not any(name[i:j] in PHRASES_DICT for i in range(n) for j in range(i + 2, n + 1))
+
+
 def name_pinyin(name: str) -> tuple[str, str]:
     """("zhangjie", "zj") for 张杰: what search matches typed Latin letters against."""
     # One conversion: the initials are the first letters of the same syllables (what the
-    # FIRST_LETTER style gives, at half the cost — pypinyin dominates a large import).
-    letters = [re.sub(r"[^a-z]", "", s.lower()) for s in lazy_pinyin(name, errors="ignore") if s.strip()]
+    # FIRST_LETTER style gives, at half the cost). pypinyin costs ~0.1 ms a name, which dominates
+    # a large import; names repeat their characters, so a name read character by character is
+    # put together from a per-character cache (the same result, tested against pypinyin whole).
+    if _reads_char_by_char(name):
+        letters = [s for char in name for s in _char_syllables(char)]
+    else:
+        letters = _syllables(name)
     return "".join(letters)[:200], "".join(s[:1] for s in letters)[:50]
 
 

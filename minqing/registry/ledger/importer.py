@@ -386,12 +386,14 @@ class _Memo:
             lambda: clean_resident_fields({key: raw}, partial=True, today=self.today),
         )
 
-    def place(self, cells: tuple, grid: str) -> tuple:
-        def compute():
-            address = parse_address(**dict(zip(self.address_keys, cells, strict=True)))
-            return self.places.resolve(address, grid)
+    def address(self, cells: tuple) -> Address:
+        return self._get(
+            ("address", tuple(_memo_key(c) for c in cells)),
+            lambda: parse_address(**dict(zip(self.address_keys, cells, strict=True))),
+        )
 
-        return self._get(("place", tuple(_memo_key(c) for c in cells), grid), compute)
+    def place(self, address: Address, grid: str) -> tuple:
+        return self._get(("place", address, grid), lambda: self.places.resolve(address, grid))
 
     def tags(self, cells: tuple, veteran) -> dict:
         hit = self._get(
@@ -430,6 +432,18 @@ def _sees_sensitive(actor) -> bool:
     return actor is None or has_capability(actor, Capability.VIEW_SENSITIVE)
 
 
+class Refusal(tuple):
+    """A cleaning stage's refusal kept in place of its value: (field, message)."""
+
+    def __new__(cls, field, message):
+        return super().__new__(cls, (field, message))
+
+
+def _raise_kept(stage) -> None:
+    if isinstance(stage, Refusal):
+        raise ApplicationError(stage[1], field=stage[0])
+
+
 class _Pinyin(dict):
     def __missing__(self, name):
         value = self[name] = name_pinyin(name)
@@ -461,8 +475,17 @@ def _is_footer(cells: list) -> bool:
 
 
 def plan_import(
-    *, actor, community: Area, sheet: Sheet, today: datetime.date | None = None, progress: Callable | None = None
+    *,
+    actor,
+    community: Area,
+    sheet: Sheet,
+    today: datetime.date | None = None,
+    progress: Callable | None = None,
+    reuse: dict[int, tuple] | None = None,
 ) -> Plan:
+    """What importing `sheet` would do, row by row. `reuse` is `plan.kept` of an earlier plan of the
+    same file on the same day (the preview's): its rows are not cleaned again, only matched against
+    the registry as it is now. The actor-dependent checks, places, tags and matching always run."""
     today = today or timezone.localdate()
     places = _Places(community)
     tags = _Tags(community, actor)
@@ -478,6 +501,37 @@ def plan_import(
     memo_keys = [k for k in profile_keys if k not in _IDENTITY_KEYS and k != "phone"]
     memo = _Memo(today=today, places=places, tags=tags, address_keys=address_keys)
     phones = _Phones()
+
+    def kept_stage(compute):
+        try:
+            return compute()
+        except ApplicationError as exc:
+            return Refusal(exc.field, str(exc.message))
+
+    def clean_values(cells) -> dict:
+        values = (
+            clean_resident_fields({k: cells[columns[k]] for k in identity_keys}, partial=True, today=today)
+            if identity_keys
+            else {}
+        )
+        if "phone" in columns:
+            values["phone"], values["phone_hash"] = phones.clean(cells[columns["phone"]])
+        for key in memo_keys:
+            values.update(memo.clean(key, cells[columns[key]]))
+        return values
+
+    def clean_row(cells) -> tuple:
+        """What the row's cells give without the database or the actor: the name, the field values
+        (pinyin included), the parsed address — each, or the refusal it raised."""
+        name = kept_stage(lambda: clean_name(cells[columns["name"]] if "name" in columns else None))
+        values = kept_stage(lambda: clean_values(cells))
+        if isinstance(values, dict) and not isinstance(name, Refusal):
+            values["name"] = name
+            values["name_pinyin"], values["name_initials"] = pinyin[name]
+        address = kept_stage(lambda: memo.address(tuple(cells[columns[k]] for k in address_keys)))
+        return name, values, address
+
+    kept: dict[int, tuple] = {}
 
     def grid_of(cells):
         return _text(cells[columns["grid"]]) if "grid" in columns else ""
@@ -499,22 +553,20 @@ def plan_import(
             continue
         result = RowResult(row_number, CREATED)
         results.append(result)
+        entry = reuse.get(row_number) if reuse is not None else None
+        if entry is None:
+            entry = clean_row(cells)
+        kept[row_number] = entry
+        name, row_values, address = entry
         try:
-            name = clean_name(cells[columns["name"]] if "name" in columns else None)
+            _raise_kept(name)
             if not see_sensitive and "health_notes" in columns and _text(cells[columns["health_notes"]]):
                 raise ApplicationError(_("当前角色不能填写健康信息。"), field="health_notes")
-            values = (
-                clean_resident_fields({k: cells[columns[k]] for k in identity_keys}, partial=True, today=today)
-                if identity_keys
-                else {}
-            )
-            if "phone" in columns:
-                values["phone"], values["phone_hash"] = phones.clean(cells[columns["phone"]])
-            for key in memo_keys:
-                values.update(memo.clean(key, cells[columns[key]]))
-            values["name"] = name
-            values["name_pinyin"], values["name_initials"] = pinyin[name]
-            dwelling_key = memo.place(tuple(cells[columns[k]] for k in address_keys), grid_of(cells))
+            _raise_kept(row_values)
+            _raise_kept(address)
+            # A copy: matching may drop keys from a row's values, the kept entry stays as cleaned.
+            values = dict(row_values)
+            dwelling_key = memo.place(address, grid_of(cells))
             wanted_tags = memo.tags(tuple(cells[i] for i in tag_columns), veteran_of(cells)) if has_tags else None
         except ApplicationError as exc:
             result.status, result.field, result.message = REFUSED, _column_of(sheet, exc.field), str(exc.message)
@@ -536,6 +588,7 @@ def plan_import(
 
     _match_existing(planned, community=community, places=places, sheet=sheet, see_sensitive=see_sensitive)
     plan = Plan(sheet=sheet, results=results, planned=planned, new_places=places.new_place_names())
+    plan.kept = kept
     places.see_sensitive = see_sensitive
     plan.places = places
     plan.households = len({_household_identity(p, places) for p in planned if p.result.status != REFUSED})
