@@ -701,43 +701,52 @@ def write_plan(plan: Plan, *, actor, community: Area, today: datetime.date | Non
     valid = [p for p in plan.planned if p.result.status in (CREATED, UPDATED)]
     if not valid:
         return
+    actor_id = actor.pk if actor is not None else None
+    now = timezone.now()
+
+    def create(model, refs: list, rows: list[dict]) -> dict:
+        """Rows of `model` with their "+" history rows; planned key → new id."""
+        ids = bulk.reserve_ids(model, len(rows))
+        for row, pk in zip(rows, ids, strict=True):
+            row["id"] = pk
+        bulk.insert(model, rows, history_user_id=actor_id, now=now)
+        return dict(zip(refs, ids, strict=True))
+
     # Places, top down; the planned keys become ids.
-    estate_ids: dict = {}
-    new_estates = [Estate(community=community, name=name) for name in places.new_estates.values()]
-    bulk_create_with_history(new_estates, Estate, batch_size=BATCH, default_user=actor)
-    for key, estate in zip(places.new_estates, new_estates, strict=True):
-        estate_ids[("new", key)] = estate.pk
-    building_ids: dict = {}
-    refs = list(places.new_buildings)
-    new_buildings = [
-        Building(estate_id=estate_ids.get(ref[1], ref[1]), name=name, grid=grid)
-        for ref, (name, grid) in places.new_buildings.items()
-    ]
-    bulk_create_with_history(new_buildings, Building, batch_size=BATCH, default_user=actor)
-    for ref, building in zip(refs, new_buildings, strict=True):
-        building_ids[ref] = building.pk
-    unit_ids: dict = {}
-    refs = list(places.new_units)
-    new_units = [
-        Unit(building_id=building_ids.get(ref[1], ref[1]), name=name) for ref, name in places.new_units.items()
-    ]
-    bulk_create_with_history(new_units, Unit, batch_size=BATCH, default_user=actor)
-    for ref, unit in zip(refs, new_units, strict=True):
-        unit_ids[ref] = unit.pk
+    estate_ids = create(
+        Estate,
+        [("new", key) for key in places.new_estates],
+        [{"community_id": community.pk, "name": name} for name in places.new_estates.values()],
+    )
+    building_ids = create(
+        Building,
+        list(places.new_buildings),
+        [
+            {"estate_id": estate_ids.get(ref[1], ref[1]), "name": name, "grid_id": grid.pk}
+            for ref, (name, grid) in places.new_buildings.items()
+        ],
+    )
+    unit_ids = create(
+        Unit,
+        list(places.new_units),
+        [{"building_id": building_ids.get(ref[1], ref[1]), "name": name} for ref, name in places.new_units.items()],
+    )
     dwelling_ids: dict = {key: d.pk for key, d in places.dwellings.items()}
-    refs = list(places.new_dwellings)
-    new_dwellings = [
-        Dwelling(
-            building_id=building_ids.get(b_ref, b_ref),
-            unit_id=unit_ids.get(u_ref, u_ref) if u_ref is not None else None,
-            room=room,
-            floor=floor_of(room),
+    dwelling_ids.update(
+        create(
+            Dwelling,
+            list(places.new_dwellings),
+            [
+                {
+                    "building_id": building_ids.get(b_ref, b_ref),
+                    "unit_id": unit_ids.get(u_ref, u_ref) if u_ref is not None else None,
+                    "room": room,
+                    "floor": floor_of(room),
+                }
+                for (b_ref, u_ref, _r), room in places.new_dwellings.items()
+            ],
         )
-        for (b_ref, u_ref, _r), room in places.new_dwellings.items()
-    ]
-    bulk_create_with_history(new_dwellings, Dwelling, batch_size=BATCH, default_user=actor)
-    for ref, dwelling in zip(refs, new_dwellings, strict=True):
-        dwelling_ids[ref] = dwelling.pk
+    )
 
     # Households: a planned one joins the active household already at that dwelling (same 户号 when
     # the ledger gives one); otherwise a new one.
@@ -761,8 +770,6 @@ def write_plan(plan: Plan, *, actor, community: Area, today: datetime.date | Non
             household_ids[key] = existing.pk
         else:
             new_households.append((key, dwelling_id, key[1] if key[0] != "row" else ""))
-    actor_id = actor.pk if actor is not None else None
-    now = timezone.now()
     household_rows = []
     for (key, dwelling_id, number), pk in zip(
         new_households, bulk.reserve_ids(Household, len(new_households)), strict=True
