@@ -84,7 +84,9 @@ _DATE_PATTERNS = [
 ]
 
 
-def parse_date(raw, *, field: str, label: str, allow_future: bool = False) -> datetime.date | None:
+def parse_date(
+    raw, *, field: str, label: str, allow_future: bool = False, today: datetime.date | None = None
+) -> datetime.date | None:
     """A date as a ledger gives it: a date cell, an Excel serial number, or text in the usual
     spellings (1950-03-02, 1950/3/2, 1950.3.2, 19500302, 1950年3月2日). Empty is None."""
     if raw is None or raw == "":
@@ -122,7 +124,7 @@ def parse_date(raw, *, field: str, label: str, allow_future: bool = False) -> da
                 field=field,
                 code="date_format",
             )
-    if not allow_future and value > timezone.localdate():
+    if not allow_future and value > (today or timezone.localdate()):
         raise ApplicationError(
             gettext("%(label)s %(value)s 晚于今天") % {"label": label, "value": value.isoformat()},
             field=field,
@@ -282,7 +284,7 @@ def clean_identity(
     """The document and what it tells: birth date and sex come from a citizen ID number and are never
     typed twice; where both are given they must agree."""
     kind = clean_document_kind(document_kind)
-    typed_birth = parse_date(birth_date, field="birth_date", label=gettext_lazy("出生日期"))
+    typed_birth = parse_date(birth_date, field="birth_date", label=gettext_lazy("出生日期"), today=today)
     typed_sex = clean_sex(sex)
     number = ""
     derived_birth = derived_sex = None
@@ -369,5 +371,7 @@ def clean_resident_fields(data: Mapping, *, partial: bool = False, today=None, d
         if given(key):
             out[key] = str(data.get(key) or "").strip()
     if given("moved_in_on"):
-        out["moved_in_on"] = parse_date(data.get("moved_in_on"), field="moved_in_on", label=gettext_lazy("迁入日期"))
+        out["moved_in_on"] = parse_date(
+            data.get("moved_in_on"), field="moved_in_on", label=gettext_lazy("迁入日期"), today=today
+        )
     return out

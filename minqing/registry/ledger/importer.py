@@ -88,7 +88,7 @@ _CN_GRADE = {"一": 1, "二": 2, "三": 3, "四": 4}
 _NONE_WORDS = {"无", "没有", "/", "-", "—", "否"}
 
 
-@dataclass
+@dataclass(slots=True)
 class RowResult:
     row: int
     status: str
@@ -99,7 +99,7 @@ class RowResult:
         return {"row": self.row, "status": self.status, "field": self.field, "message": self.message}
 
 
-@dataclass
+@dataclass(slots=True)
 class Planned:
     """A valid row: what it will write."""
 
@@ -564,8 +564,7 @@ def plan_import(
                 raise ApplicationError(_("当前角色不能填写健康信息。"), field="health_notes")
             _raise_kept(row_values)
             _raise_kept(address)
-            # A copy: matching may drop keys from a row's values, the kept entry stays as cleaned.
-            values = dict(row_values)
+            values = row_values  # shared with the kept entry: never changed in place
             dwelling_key = memo.place(address, grid_of(cells))
             wanted_tags = memo.tags(tuple(cells[i] for i in tag_columns), veteran_of(cells)) if has_tags else None
         except ApplicationError as exc:
@@ -661,7 +660,9 @@ def _compare(p: Planned, places: _Places, current_tags: dict, sheet: Sheet) -> N
     resident = p.existing
     values = p.values
     if not values.get("id_number_hash") and resident.id_number_hash:
-        # A ledger row without the number does not erase the one on record.
+        # A ledger row without the number does not erase the one on record. (A copy: the dict is
+        # the row as cleaned, which the preview keeps.)
+        values = p.values = dict(values)
         for key in ("id_number", "id_number_hash", "document_kind", "birth_date", "sex"):
             if not values.get(key):
                 values.pop(key, None)

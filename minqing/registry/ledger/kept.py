@@ -69,30 +69,41 @@ def _refusal_or(stage, make):
 
 
 def keep(upload: Path | str, plan: Plan, *, today: datetime.date) -> None:
+    """One JSON line per row, compressed as it goes (a 100,000-row plan never exists twice in
+    memory), then encrypted whole."""
     upload = Path(upload)
-    body = [[row, _stage(name), _stage(values), _stage(address)] for row, (name, values, address) in plan.kept.items()]
-    data = json.dumps({"stamp": _stamp(upload, today), "rows": body}, ensure_ascii=False, separators=(",", ":"))
-    kept_path(upload).write_bytes(encrypt_bytes(zlib.compress(data.encode(), 1)))
+    packer = zlib.compressobj(1)
+    chunks = [packer.compress(json.dumps(_stamp(upload, today)).encode() + b"\n")]
+    lines = []
+    for row, (name, values, address) in plan.kept.items():
+        lines.append(json.dumps([row, _stage(name), _stage(values), _stage(address)], ensure_ascii=False))
+        if len(lines) == 2000:
+            chunks.append(packer.compress(("\n".join(lines) + "\n").encode()))
+            lines = []
+    chunks.append(packer.compress(("\n".join(lines) + "\n").encode()) if lines else b"")
+    chunks.append(packer.flush())
+    kept_path(upload).write_bytes(encrypt_bytes(b"".join(chunks)))
 
 
 def load(upload: Path | str, *, today: datetime.date) -> dict[int, tuple] | None:
     """The kept rows for `plan_import(reuse=…)`, or None when there are none that still hold."""
     upload = Path(upload)
-    path = kept_path(upload)
     try:
-        data = json.loads(zlib.decompress(decrypt_bytes(path.read_bytes())))
-    except (OSError, InvalidToken, zlib.error, ValueError):
+        lines = zlib.decompress(decrypt_bytes(kept_path(upload).read_bytes())).split(b"\n")
+        if json.loads(lines[0]) != _stamp(upload, today):
+            return None
+        out = {}
+        for line in lines[1:]:
+            if line:
+                row, name, values, address = json.loads(line)
+                out[row] = (
+                    _refusal_or(name, str),
+                    _values(values),
+                    _refusal_or(address, lambda parts: Address(*parts)),
+                )
+        return out
+    except (OSError, InvalidToken, zlib.error, ValueError, TypeError):
         return None
-    if data.get("stamp") != _stamp(upload, today):
-        return None
-    return {
-        row: (
-            _refusal_or(name, str),
-            _values(values),
-            _refusal_or(address, lambda parts: Address(*parts)),
-        )
-        for row, name, values, address in data["rows"]
-    }
 
 
 def discard(upload: Path | str) -> None:
