@@ -89,21 +89,35 @@ def load(upload: Path | str, *, today: datetime.date) -> dict[int, tuple] | None
     """The kept rows for `plan_import(reuse=…)`, or None when there are none that still hold."""
     upload = Path(upload)
     try:
-        lines = zlib.decompress(decrypt_bytes(kept_path(upload).read_bytes())).split(b"\n")
-        if json.loads(lines[0]) != _stamp(upload, today):
-            return None
-        out = {}
-        for line in lines[1:]:
-            if line:
-                row, name, values, address = json.loads(line)
-                out[row] = (
-                    _refusal_or(name, str),
-                    _values(values),
-                    _refusal_or(address, lambda parts: Address(*parts)),
-                )
-        return out
+        packed = decrypt_bytes(kept_path(upload).read_bytes())
+        out, stamp = {}, None
+        for line in _lines(packed):
+            if stamp is None:
+                stamp = json.loads(line)
+                if stamp != _stamp(upload, today):
+                    return None
+                continue
+            row, name, values, address = json.loads(line)
+            out[row] = (
+                _refusal_or(name, str),
+                _values(values),
+                _refusal_or(address, lambda parts: Address(*parts)),
+            )
+        return out if stamp is not None else None
     except (OSError, InvalidToken, zlib.error, ValueError, TypeError):
         return None
+
+
+def _lines(packed: bytes):
+    """The decompressed lines a megabyte at a time: the whole text never sits in memory at once."""
+    unpacker = zlib.decompressobj()
+    rest = b""
+    for start in range(0, len(packed), 1 << 20):
+        rest += unpacker.decompress(packed[start : start + (1 << 20)])
+        *lines, rest = rest.split(b"\n")
+        yield from (line for line in lines if line)
+    rest += unpacker.flush()
+    yield from (line for line in rest.split(b"\n") if line)
 
 
 def discard(upload: Path | str) -> None:
