@@ -10,16 +10,20 @@ so a new key is put first, `manage.py pii_rotate_keys` re-encrypts everything un
 then is the old key removed.
 """
 
+import base64
 import functools
 import hashlib
 import hmac
 import math
+import os
 import re
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django import forms
 from django.apps import apps as django_apps
 from django.conf import settings
@@ -61,6 +65,64 @@ def encrypt(value: str) -> str:
 def decrypt(token: str) -> str:
     """Raises cryptography's InvalidToken when no key decrypts it."""
     return _multi().decrypt(token.encode("ascii")).decode()
+
+
+def encrypt_many(values: list[str | None]) -> list[str | None]:
+    """[encrypt(v) for v in values] (None and "" kept, as the field stores them) for a bulk write.
+
+    The same Fernet tokens — version, time, a random IV each, AES-128-CBC, HMAC-SHA256 under the
+    first key, byte for byte what Fernet makes from that IV and time (tested) — at a third of the
+    cost: Fernet builds a cipher context and an HMAC per value (~30 µs), which dominates writing
+    100,000 residents. Here one AES block-cipher context serves every value and CBC chaining is done
+    in rounds (block r of every value in one call, XORed with that value's previous block)."""
+    todo = [i for i, value in enumerate(values) if value not in (None, "")]
+    out = list(values)
+    if not todo:
+        return out
+    key = base64.urlsafe_b64decode(tuple(settings.PII_KEYS)[0])  # the first key encrypts
+    signing_key, encryption_key = key[:16], key[16:]
+    ivs = os.urandom(16 * len(todo))
+    header = b"\x80" + int(time.time()).to_bytes(8, "big")
+    padded, previous, cipher = [], [], []
+    for k, i in enumerate(todo):
+        data = str(values[i]).encode()
+        pad = 16 - len(data) % 16  # PKCS7, as Fernet pads
+        padded.append(data + bytes((pad,)) * pad)
+        previous.append(ivs[16 * k : 16 * k + 16])
+        cipher.append(b"")
+    # ECB here is the bare block cipher: the chaining below makes it CBC with each value's own IV.
+    block_cipher = Cipher(algorithms.AES(encryption_key), modes.ECB()).encryptor()
+    pending, start = list(range(len(todo))), 0
+    while pending:
+        blocks = b"".join(
+            (int.from_bytes(padded[k][start : start + 16]) ^ int.from_bytes(previous[k])).to_bytes(16) for k in pending
+        )
+        encrypted = block_cipher.update(blocks)
+        still = []
+        for n, k in enumerate(pending):
+            block = encrypted[16 * n : 16 * n + 16]
+            cipher[k] += block
+            previous[k] = block
+            if len(padded[k]) > start + 16:
+                still.append(k)
+        pending, start = still, start + 16
+    mac = hmac.new(signing_key, digestmod=hashlib.sha256)
+    for k, i in enumerate(todo):
+        parts = header + ivs[16 * k : 16 * k + 16] + cipher[k]
+        signature = mac.copy()
+        signature.update(parts)
+        out[i] = base64.urlsafe_b64encode(parts + signature.digest()).decode("ascii")
+    return out
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    """A whole file's worth of personal information (a ledger import's cleaned rows) as one token."""
+    return _multi().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    """Raises cryptography's InvalidToken when no key decrypts it (or it was altered)."""
+    return _multi().decrypt(token)
 
 
 def is_current(token: str) -> bool:
@@ -189,8 +251,14 @@ def pii_hash(value: str | None, kind: str) -> str | None:
     key = settings.PII_HASH_KEY
     if not key:
         raise ImproperlyConfigured("MINQING_PII_HASH_KEY is empty: personal information cannot be searched")
-    message = f"{kind}\x00{normalised}".encode()
-    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+    mac = _keyed_hmac(key).copy()  # the key schedule once, not per value (an import hashes 200,000)
+    mac.update(f"{kind}\x00{normalised}".encode())
+    return mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed_hmac(key: str):
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
 
 
 # Masking ----------------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ _CN_GRADE = {"一": 1, "二": 2, "三": 3, "四": 4}
 _NONE_WORDS = {"无", "没有", "/", "-", "—", "否"}
 
 
-@dataclass
+@dataclass(slots=True)
 class RowResult:
     row: int
     status: str
@@ -99,7 +99,7 @@ class RowResult:
         return {"row": self.row, "status": self.status, "field": self.field, "message": self.message}
 
 
-@dataclass
+@dataclass(slots=True)
 class Planned:
     """A valid row: what it will write."""
 
@@ -386,12 +386,14 @@ class _Memo:
             lambda: clean_resident_fields({key: raw}, partial=True, today=self.today),
         )
 
-    def place(self, cells: tuple, grid: str) -> tuple:
-        def compute():
-            address = parse_address(**dict(zip(self.address_keys, cells, strict=True)))
-            return self.places.resolve(address, grid)
+    def address(self, cells: tuple) -> Address:
+        return self._get(
+            ("address", tuple(_memo_key(c) for c in cells)),
+            lambda: parse_address(**dict(zip(self.address_keys, cells, strict=True))),
+        )
 
-        return self._get(("place", tuple(_memo_key(c) for c in cells), grid), compute)
+    def place(self, address: Address, grid: str) -> tuple:
+        return self._get(("place", address, grid), lambda: self.places.resolve(address, grid))
 
     def tags(self, cells: tuple, veteran) -> dict:
         hit = self._get(
@@ -430,6 +432,18 @@ def _sees_sensitive(actor) -> bool:
     return actor is None or has_capability(actor, Capability.VIEW_SENSITIVE)
 
 
+class Refusal(tuple):
+    """A cleaning stage's refusal kept in place of its value: (field, message)."""
+
+    def __new__(cls, field, message):
+        return super().__new__(cls, (field, message))
+
+
+def _raise_kept(stage) -> None:
+    if isinstance(stage, Refusal):
+        raise ApplicationError(stage[1], field=stage[0])
+
+
 class _Pinyin(dict):
     def __missing__(self, name):
         value = self[name] = name_pinyin(name)
@@ -461,8 +475,17 @@ def _is_footer(cells: list) -> bool:
 
 
 def plan_import(
-    *, actor, community: Area, sheet: Sheet, today: datetime.date | None = None, progress: Callable | None = None
+    *,
+    actor,
+    community: Area,
+    sheet: Sheet,
+    today: datetime.date | None = None,
+    progress: Callable | None = None,
+    reuse: dict[int, tuple] | None = None,
 ) -> Plan:
+    """What importing `sheet` would do, row by row. `reuse` is `plan.kept` of an earlier plan of the
+    same file on the same day (the preview's): its rows are not cleaned again, only matched against
+    the registry as it is now. The actor-dependent checks, places, tags and matching always run."""
     today = today or timezone.localdate()
     places = _Places(community)
     tags = _Tags(community, actor)
@@ -478,6 +501,37 @@ def plan_import(
     memo_keys = [k for k in profile_keys if k not in _IDENTITY_KEYS and k != "phone"]
     memo = _Memo(today=today, places=places, tags=tags, address_keys=address_keys)
     phones = _Phones()
+
+    def kept_stage(compute):
+        try:
+            return compute()
+        except ApplicationError as exc:
+            return Refusal(exc.field, str(exc.message))
+
+    def clean_values(cells) -> dict:
+        values = (
+            clean_resident_fields({k: cells[columns[k]] for k in identity_keys}, partial=True, today=today)
+            if identity_keys
+            else {}
+        )
+        if "phone" in columns:
+            values["phone"], values["phone_hash"] = phones.clean(cells[columns["phone"]])
+        for key in memo_keys:
+            values.update(memo.clean(key, cells[columns[key]]))
+        return values
+
+    def clean_row(cells) -> tuple:
+        """What the row's cells give without the database or the actor: the name, the field values
+        (pinyin included), the parsed address — each, or the refusal it raised."""
+        name = kept_stage(lambda: clean_name(cells[columns["name"]] if "name" in columns else None))
+        values = kept_stage(lambda: clean_values(cells))
+        if isinstance(values, dict) and not isinstance(name, Refusal):
+            values["name"] = name
+            values["name_pinyin"], values["name_initials"] = pinyin[name]
+        address = kept_stage(lambda: memo.address(tuple(cells[columns[k]] for k in address_keys)))
+        return name, values, address
+
+    kept: dict[int, tuple] = {}
 
     def grid_of(cells):
         return _text(cells[columns["grid"]]) if "grid" in columns else ""
@@ -499,22 +553,19 @@ def plan_import(
             continue
         result = RowResult(row_number, CREATED)
         results.append(result)
+        entry = reuse.get(row_number) if reuse is not None else None
+        if entry is None:
+            entry = clean_row(cells)
+        kept[row_number] = entry
+        name, row_values, address = entry
         try:
-            name = clean_name(cells[columns["name"]] if "name" in columns else None)
+            _raise_kept(name)
             if not see_sensitive and "health_notes" in columns and _text(cells[columns["health_notes"]]):
                 raise ApplicationError(_("当前角色不能填写健康信息。"), field="health_notes")
-            values = (
-                clean_resident_fields({k: cells[columns[k]] for k in identity_keys}, partial=True, today=today)
-                if identity_keys
-                else {}
-            )
-            if "phone" in columns:
-                values["phone"], values["phone_hash"] = phones.clean(cells[columns["phone"]])
-            for key in memo_keys:
-                values.update(memo.clean(key, cells[columns[key]]))
-            values["name"] = name
-            values["name_pinyin"], values["name_initials"] = pinyin[name]
-            dwelling_key = memo.place(tuple(cells[columns[k]] for k in address_keys), grid_of(cells))
+            _raise_kept(row_values)
+            _raise_kept(address)
+            values = row_values  # shared with the kept entry: never changed in place
+            dwelling_key = memo.place(address, grid_of(cells))
             wanted_tags = memo.tags(tuple(cells[i] for i in tag_columns), veteran_of(cells)) if has_tags else None
         except ApplicationError as exc:
             result.status, result.field, result.message = REFUSED, _column_of(sheet, exc.field), str(exc.message)
@@ -536,6 +587,7 @@ def plan_import(
 
     _match_existing(planned, community=community, places=places, sheet=sheet, see_sensitive=see_sensitive)
     plan = Plan(sheet=sheet, results=results, planned=planned, new_places=places.new_place_names())
+    plan.kept = kept
     places.see_sensitive = see_sensitive
     plan.places = places
     plan.households = len({_household_identity(p, places) for p in planned if p.result.status != REFUSED})
@@ -608,7 +660,9 @@ def _compare(p: Planned, places: _Places, current_tags: dict, sheet: Sheet) -> N
     resident = p.existing
     values = p.values
     if not values.get("id_number_hash") and resident.id_number_hash:
-        # A ledger row without the number does not erase the one on record.
+        # A ledger row without the number does not erase the one on record. (A copy: the dict is
+        # the row as cleaned, which the preview keeps.)
+        values = p.values = dict(values)
         for key in ("id_number", "id_number_hash", "document_kind", "birth_date", "sex"):
             if not values.get(key):
                 values.pop(key, None)
@@ -648,43 +702,52 @@ def write_plan(plan: Plan, *, actor, community: Area, today: datetime.date | Non
     valid = [p for p in plan.planned if p.result.status in (CREATED, UPDATED)]
     if not valid:
         return
+    actor_id = actor.pk if actor is not None else None
+    now = timezone.now()
+
+    def create(model, refs: list, rows: list[dict]) -> dict:
+        """Rows of `model` with their "+" history rows; planned key → new id."""
+        ids = bulk.reserve_ids(model, len(rows))
+        for row, pk in zip(rows, ids, strict=True):
+            row["id"] = pk
+        bulk.insert(model, rows, history_user_id=actor_id, now=now)
+        return dict(zip(refs, ids, strict=True))
+
     # Places, top down; the planned keys become ids.
-    estate_ids: dict = {}
-    new_estates = [Estate(community=community, name=name) for name in places.new_estates.values()]
-    bulk_create_with_history(new_estates, Estate, batch_size=BATCH, default_user=actor)
-    for key, estate in zip(places.new_estates, new_estates, strict=True):
-        estate_ids[("new", key)] = estate.pk
-    building_ids: dict = {}
-    refs = list(places.new_buildings)
-    new_buildings = [
-        Building(estate_id=estate_ids.get(ref[1], ref[1]), name=name, grid=grid)
-        for ref, (name, grid) in places.new_buildings.items()
-    ]
-    bulk_create_with_history(new_buildings, Building, batch_size=BATCH, default_user=actor)
-    for ref, building in zip(refs, new_buildings, strict=True):
-        building_ids[ref] = building.pk
-    unit_ids: dict = {}
-    refs = list(places.new_units)
-    new_units = [
-        Unit(building_id=building_ids.get(ref[1], ref[1]), name=name) for ref, name in places.new_units.items()
-    ]
-    bulk_create_with_history(new_units, Unit, batch_size=BATCH, default_user=actor)
-    for ref, unit in zip(refs, new_units, strict=True):
-        unit_ids[ref] = unit.pk
+    estate_ids = create(
+        Estate,
+        [("new", key) for key in places.new_estates],
+        [{"community_id": community.pk, "name": name} for name in places.new_estates.values()],
+    )
+    building_ids = create(
+        Building,
+        list(places.new_buildings),
+        [
+            {"estate_id": estate_ids.get(ref[1], ref[1]), "name": name, "grid_id": grid.pk}
+            for ref, (name, grid) in places.new_buildings.items()
+        ],
+    )
+    unit_ids = create(
+        Unit,
+        list(places.new_units),
+        [{"building_id": building_ids.get(ref[1], ref[1]), "name": name} for ref, name in places.new_units.items()],
+    )
     dwelling_ids: dict = {key: d.pk for key, d in places.dwellings.items()}
-    refs = list(places.new_dwellings)
-    new_dwellings = [
-        Dwelling(
-            building_id=building_ids.get(b_ref, b_ref),
-            unit_id=unit_ids.get(u_ref, u_ref) if u_ref is not None else None,
-            room=room,
-            floor=floor_of(room),
+    dwelling_ids.update(
+        create(
+            Dwelling,
+            list(places.new_dwellings),
+            [
+                {
+                    "building_id": building_ids.get(b_ref, b_ref),
+                    "unit_id": unit_ids.get(u_ref, u_ref) if u_ref is not None else None,
+                    "room": room,
+                    "floor": floor_of(room),
+                }
+                for (b_ref, u_ref, _r), room in places.new_dwellings.items()
+            ],
         )
-        for (b_ref, u_ref, _r), room in places.new_dwellings.items()
-    ]
-    bulk_create_with_history(new_dwellings, Dwelling, batch_size=BATCH, default_user=actor)
-    for ref, dwelling in zip(refs, new_dwellings, strict=True):
-        dwelling_ids[ref] = dwelling.pk
+    )
 
     # Households: a planned one joins the active household already at that dwelling (same 户号 when
     # the ledger gives one); otherwise a new one.
@@ -708,8 +771,6 @@ def write_plan(plan: Plan, *, actor, community: Area, today: datetime.date | Non
             household_ids[key] = existing.pk
         else:
             new_households.append((key, dwelling_id, key[1] if key[0] != "row" else ""))
-    actor_id = actor.pk if actor is not None else None
-    now = timezone.now()
     household_rows = []
     for (key, dwelling_id, number), pk in zip(
         new_households, bulk.reserve_ids(Household, len(new_households)), strict=True

@@ -1,6 +1,7 @@
 """The life of one ledger import (LedgerImport): upload → preview → commit, inline for small files
 and as a background task for large ones. The preview writes nothing but the import's own row and
-file; the commit re-reads, re-plans and writes every valid row in one transaction, with one audit
+file; the commit re-reads and re-plans — reusing the preview's cleaned rows (ledger.kept), so only the
+matching against the registry is done again — and writes every valid row in one transaction, with one audit
 entry for the whole import (its counts), and keeps the refused rows as a workbook to fix."""
 
 import datetime
@@ -19,6 +20,7 @@ from minqing.areas.models import Area, AreaLevel
 from minqing.core.audit import audit_record
 from minqing.core.errors import ApplicationError, PermissionDenied
 from minqing.registry import selectors
+from minqing.registry.ledger import kept
 from minqing.registry.ledger.importer import Plan, plan_import, write_plan
 from minqing.registry.ledger.reader import Sheet, read_sheet
 from minqing.registry.models import ImportStatus, LedgerImport
@@ -101,12 +103,42 @@ def _store_results(ledger_import: LedgerImport, plan: Plan, *, status: str) -> N
     ledger_import.save(update_fields=fields)
 
 
-def _plan(ledger_import: LedgerImport, actor) -> tuple[Sheet, Plan]:
-    sheet = read_sheet(ledger_import.file.path, ledger_import.file_name)
-    LedgerImport.objects.filter(pk=ledger_import.pk).update(rows_total=len(sheet.rows), rows_done=0)
-    ledger_import.rows_total = len(sheet.rows)
-    plan = plan_import(actor=actor, community=ledger_import.community, sheet=sheet, progress=_progress(ledger_import))
-    return sheet, plan
+def plan_file(
+    path, *, file_name: str = "", actor, community: Area, today=None, reuse_kept: bool = False, progress=None
+) -> Plan:
+    """Read and plan the file at `path`. The preview keeps its cleaned rows beside the file
+    (`kept.keep`); the commit (`reuse_kept`) reuses them where they still hold, so only the
+    matching against the registry as it is now is done again."""
+    today = today or timezone.localdate()
+    sheet = read_sheet(path, file_name)
+    if progress:
+        progress(0, len(sheet.rows))
+    reuse = kept.load(path, today=today) if reuse_kept else None
+    plan = plan_import(actor=actor, community=community, sheet=sheet, today=today, reuse=reuse, progress=progress)
+    if not reuse_kept:
+        kept.keep(path, plan, today=today)
+    return plan
+
+
+def _plan(ledger_import: LedgerImport, actor, *, reuse_kept: bool) -> tuple[Sheet, Plan]:
+    report = _progress(ledger_import)
+
+    def progress(done: int, total: int | None = None) -> None:
+        if total is not None:
+            LedgerImport.objects.filter(pk=ledger_import.pk).update(rows_total=total, rows_done=0)
+            ledger_import.rows_total = total
+        else:
+            report(done)
+
+    plan = plan_file(
+        ledger_import.file.path,
+        file_name=ledger_import.file_name,
+        actor=actor,
+        community=ledger_import.community,
+        reuse_kept=reuse_kept,
+        progress=progress,
+    )
+    return plan.sheet, plan
 
 
 def ledger_import_preview(*, ledger_import_id: int) -> LedgerImport:
@@ -118,7 +150,7 @@ def ledger_import_preview(*, ledger_import_id: int) -> LedgerImport:
     if not claimed:
         return ledger_import
     try:
-        _sheet, plan = _plan(ledger_import, ledger_import.created_by)
+        _sheet, plan = _plan(ledger_import, ledger_import.created_by, reuse_kept=False)
     except ApplicationError as exc:
         _fail(ledger_import, str(exc.message))
         return ledger_import
@@ -153,7 +185,7 @@ def ledger_import_commit(*, ledger_import_id: int, actor_id: int | None = None, 
     if actor_id and actor_id != actor.pk:
         actor = type(actor).objects.get(pk=actor_id)
     try:
-        _sheet, plan = _plan(ledger_import, actor)
+        _sheet, plan = _plan(ledger_import, actor, reuse_kept=True)
         with transaction.atomic():
             write_plan(plan, actor=actor, community=ledger_import.community)
             summary = plan.summary
@@ -168,6 +200,7 @@ def ledger_import_commit(*, ledger_import_id: int, actor_id: int | None = None, 
             _store_results(ledger_import, plan, status=ImportStatus.COMMITTED)
         # The ledger holds every ID number and phone in clear: once its rows are in the registry (and
         # the refused ones in the error workbook) the upload is not kept on disk.
+        kept.discard(ledger_import.file.path)
         ledger_import.file.delete(save=True)
     except ApplicationError as exc:
         _fail(ledger_import, str(exc.message))
@@ -177,6 +210,10 @@ def ledger_import_commit(*, ledger_import_id: int, actor_id: int | None = None, 
     except Exception:
         _fail(ledger_import, _("导入时发生内部错误，未写入任何数据，请稍后重试或联系管理员。"))
         raise
+    finally:
+        # A failed commit cannot be confirmed again (it is re-uploaded): its kept rows go either way.
+        if ledger_import.file:
+            kept.discard(ledger_import.file.path)
     return ledger_import
 
 

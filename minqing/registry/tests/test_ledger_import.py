@@ -9,6 +9,7 @@ from python_calamine import CalamineWorkbook
 
 from minqing.areas.models import Area, Building, Dwelling, Estate
 from minqing.core.models import AuditEntry
+from minqing.registry.ledger import kept
 from minqing.registry.ledger import services as ledger
 from minqing.registry.ledger.importer import plan_import, write_plan
 from minqing.registry.ledger.reader import read_sheet
@@ -233,6 +234,57 @@ def test_import_lifecycle_keeps_refused_rows_as_a_workbook(tmp_path, persona, se
     assert report["summary"]["households"] == 2 and len(report["rows"]) == 12
     with pytest.raises(Exception, match="已确认"):
         ledger.ledger_import_start_commit(actor=staff, ledger_import=item)
+
+
+def test_the_preview_keeps_its_cleaned_rows_encrypted_and_the_commit_deletes_them(tmp_path, persona, settings):
+    settings.MINQING_IMPORT_INLINE_ROWS = 100
+    staff = persona("staff1")
+    path = write_xlsx(tmp_path / "台账.xlsx", HEADER, messy_rows())
+    item = ledger.ledger_import_create(
+        actor=staff, community=_community(), file_name="台账.xlsx", content=path.read_bytes()
+    )
+    ledger.ledger_import_preview(ledger_import_id=item.pk)
+    item.refresh_from_db()
+    kept_file = kept.kept_path(item.file.path)
+    raw = kept_file.read_bytes()
+    for clear in (ZHANG, LI, WANG, "13800138000", "张杰", "嘉和苑"):
+        assert clear.encode() not in raw
+    ledger.ledger_import_start_commit(actor=staff, ledger_import=item)
+    ledger.ledger_import_commit(ledger_import_id=item.pk)
+    item.refresh_from_db()
+    assert item.status == ImportStatus.COMMITTED and item.summary["created"] == 3 and item.summary["refused"] == 6
+    assert not kept_file.exists() and not item.file
+
+
+def test_a_commit_reusing_the_preview_gives_what_a_fresh_plan_gives(tmp_path, persona):
+    staff = persona("staff1")
+    path = write_xlsx(tmp_path / "台账.xlsx", HEADER, messy_rows())
+    today = datetime.date.today()
+    fresh = ledger.plan_file(path, actor=staff, community=_community(), today=today)
+    assert kept.load(path, today=today) is not None
+    reused = ledger.plan_file(path, actor=staff, community=_community(), today=today, reuse_kept=True)
+    assert reused.report() == fresh.report()
+    assert [(p.values, p.dwelling_key, p.household_key, p.tags) for p in reused.planned] == [
+        (p.values, p.dwelling_key, p.household_key, p.tags) for p in fresh.planned
+    ]
+    # Kept rows do not outlive their day, their file or their format: the commit cleans again.
+    assert kept.load(path, today=today + datetime.timedelta(days=1)) is None
+    kept.kept_path(path).write_bytes(b"not a token")
+    assert kept.load(path, today=today) is None
+    again = ledger.plan_file(path, actor=staff, community=_community(), today=today, reuse_kept=True)
+    assert again.report() == fresh.report()
+
+
+def test_the_commit_matches_against_the_registry_as_it_is_then(tmp_path):
+    """Rows kept from the preview are matched again: a person registered since is updated, not doubled."""
+    path = write_xlsx(tmp_path / "台账.xlsx", HEADER, messy_rows())
+    today = datetime.date.today()
+    preview = ledger.plan_file(path, actor=None, community=_community(), today=today)
+    assert preview.summary["created"] == 3
+    write_xlsx(tmp_path / "one.xlsx", HEADER, messy_rows()[:1])
+    _run(tmp_path / "one.xlsx", commit=True)  # 张杰 is registered between the preview and the commit
+    commit = ledger.plan_file(path, actor=None, community=_community(), today=today, reuse_kept=True)
+    assert commit.summary["created"] == 2 and commit.summary["unchanged"] == 1
 
 
 def test_import_into_a_community_out_of_scope_is_refused(tmp_path, persona):
