@@ -14,12 +14,15 @@ say "migrate"
 "$PY" manage.py migrate --no-input -v 1
 say "demo data"
 "$PY" manage.py demo_data
+say "deadline sweep"
+"$PY" manage.py tickets_sweep
 
 HOST="${MINQING_DEMO_HOST:-127.0.0.1}"
 PORT="${MINQING_DEMO_PORT:-8000}"
 
 server_pid=""
 worker_pid=""
+sweep_pid=""
 # Stop the server and the worker together. The worker finishes the task it is running on the first
 # signal and is cut short by a second one, so it gets exactly one: Ctrl-C in a terminal already sent
 # it SIGINT (the whole foreground group receives it); otherwise it gets SIGTERM here.
@@ -28,6 +31,7 @@ stop_all() {
     trap - EXIT INT TERM
     set +e
     [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null
+    [ -n "$sweep_pid" ] && kill -TERM "$sweep_pid" 2>/dev/null
     if [ -n "$worker_pid" ]; then
         if [ "$why" = INT ]; then
             for _ in $(seq 1 150); do kill -0 "$worker_pid" 2>/dev/null || break; sleep 0.2; done
@@ -45,6 +49,9 @@ say "serving"
 # Background work (Django tasks) runs in the database-backed worker.
 "$PY" manage.py db_worker --queue-name '*' --no-reload &
 worker_pid=$!
+# The deployment's scheduler, in small: the 临期 / 超期 sweep every five minutes.
+(while sleep 300; do "$PY" manage.py tickets_sweep >/dev/null; done) &
+sweep_pid=$!
 # DEBUG stays on for the demo (the default): WhiteNoise serves static files straight from the finders.
 "$ROOT/.venv/bin/gunicorn" minqing.wsgi --bind "$HOST:$PORT" --workers 2 --threads 4 --timeout 60 \
     --access-logfile - &
