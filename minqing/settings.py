@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "minqing.registry",
     "minqing.workdays",
     "minqing.tickets",
+    "minqing.visits",
     "minqing.api",
     "minqing.open311",
     "minqing.dashboard",
