@@ -14,6 +14,7 @@ urlpatterns = [
     path("tickets/photos/", include("minqing.tickets.urls_photos")),
     path("portal/", include("minqing.portal.urls")),
     path("tickets/", include("minqing.tickets.urls")),
+    path("visits/", include("minqing.visits.urls")),
     path("", include("minqing.dashboard.urls")),
 ]
 
