@@ -255,7 +255,8 @@ def visit_to_demand(
     locked = selectors.visits_visible_to(actor).filter(pk=_pk(visit)).values_list("pk", flat=True).first()
     if locked is None:
         raise NotFound()
-    visit = Visit.objects.select_for_update().select_related("household", "resident").get(pk=locked)
+    # The row alone: PostgreSQL cannot lock through the nullable join to the resident.
+    visit = Visit.objects.select_for_update().get(pk=locked)
     if visit.ticket_id:
         raise ApplicationError(_("该走访已转为诉求 %(n)s。") % {"n": visit.ticket.number}, field="ticket")
     text = (description or "").strip() or visit.note

@@ -133,6 +133,7 @@ def test_a_finding_becomes_a_demand_linked_both_ways(persona):
 def test_scope(persona):
     grid1, liaison1 = persona("grid1"), persona("liaison1")
     outside, _ = household_with(grid1)  # in grid1's grid, not one of liaison1's households
+    theirs = Visit.objects.filter(worker=liaison1).count()
     with pytest.raises(NotFound):
         services.visit_log(actor=liaison1, household=outside)
     with pytest.raises(NotFound):
@@ -142,7 +143,8 @@ def test_scope(persona):
     visit = services.visit_log(actor=grid1, household=outside, note="x")
     with pytest.raises(NotFound):
         services.visit_to_demand(actor=liaison1, visit=visit, category=Category.objects.get(name="其他"))
-    assert not Visit.objects.filter(worker=liaison1).exists()
+    assert Visit.objects.filter(worker=liaison1).count() == theirs
+    assert not Visit.objects.filter(household=outside).exclude(pk=visit.pk).exists()
 
 
 def test_care_rules_are_set_by_those_who_manage_tags(persona):
