@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "minqing.workdays",
     "minqing.tickets",
     "minqing.inbox",
+    "minqing.visits",
     "minqing.api",
     "minqing.open311",
     "minqing.dashboard",

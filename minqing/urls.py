@@ -18,6 +18,7 @@ urlpatterns = [
     path("portal/", include("minqing.portal.urls")),
     path("tickets/", include("minqing.tickets.urls")),
     path("inbox/", include("minqing.inbox.urls")),
+    path("visits/", include("minqing.visits.urls")),
     path("", include("minqing.dashboard.urls")),
 ]
 

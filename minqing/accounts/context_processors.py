@@ -16,6 +16,7 @@ NAVIGATION = [
     ),
     (_("居民档案"), "registry:list", Capability.VIEW_RESIDENTS, ()),
     (_("诉求清单"), "tickets:list", None, ()),
+    (_("今日走访"), "visits:today", Capability.VIEW_RESIDENTS, ("/visits/",)),
     (_("导入台账"), "ledger:list", Capability.IMPORT_RESIDENTS, ()),
     (_("诉求统计"), "ticket_kpis:table", Capability.VIEW_TICKET_KPIS, ()),
     (_("标签"), "registry:tags", Capability.MANAGE_TAGS, ()),

@@ -140,6 +140,12 @@ def resident_q(user, prefix: str = "") -> Q:
 household_q = resident_q
 
 
+def visit_q(user, prefix: str = "") -> Q:
+    """Visits follow the household's dwelling, like the household itself: a liaison sees the visits
+    to their households (whoever made them), a grid worker those in the grid."""
+    return dwelling_q(user, _p(prefix, "household__dwelling"))
+
+
 def tag_q(user, prefix: str = "") -> Q:
     """Care tags: the shipped defaults, and the own tags of every community the user works in (a
     liaison or grid worker those of their community)."""

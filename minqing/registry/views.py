@@ -42,6 +42,7 @@ from minqing.registry.forms import (
     ThresholdForm,
 )
 from minqing.registry.models import ResidentStatus
+from minqing.visits import selectors as visit_selectors
 
 PER_PAGE = 30
 _EXTRA_FILTERS = ("tag", "grid", "estate", "building", "age_min", "age_max", "registration_type")
@@ -187,6 +188,7 @@ def resident_detail(request, pk):
         "can_reveal": has_capability(user, Capability.REVEAL_PII),
         "sensitive": has_capability(user, Capability.VIEW_SENSITIVE),
         "reveal_form": RevealForm(),
+        "visits": visit_selectors.resident_diary(user, resident),
     }
     return render(request, "registry/resident_detail.html", context)
 
@@ -468,6 +470,7 @@ def household_detail(request, pk):
         "data": data,
         "household": data.household,
         "can_manage": has_capability(user, Capability.MANAGE_RESIDENTS),
+        "visits": visit_selectors.household_diary(user, data.household),
     }
     return render(request, "registry/household_detail.html", context)
 

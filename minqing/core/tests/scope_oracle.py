@@ -8,6 +8,7 @@ from minqing.accounts.models import Department, User
 from minqing.areas.models import Area, Building, Dwelling, Estate, Unit
 from minqing.registry.models import Household, LedgerImport, Resident, Tag
 from minqing.tickets.models import Ticket, Whistle
+from minqing.visits.models import Visit
 
 STAFF_ROLES = {"grid_worker", "community_staff", "community_admin", "subdistrict_staff", "district_staff"}
 # DESIGN: liaisons and building heads know who needs care but hold no health details (sensitive tags);
@@ -30,6 +31,7 @@ class Expected:
     tags: set[int] = field(default_factory=set)
     ledger_imports: set[int] = field(default_factory=set)
     tickets: set[int] = field(default_factory=set)
+    visits: set[int] = field(default_factory=set)
 
 
 def expected_for(user: User) -> Expected:
@@ -133,6 +135,8 @@ def _registry(user: User, result: Expected, *, communities: set[int]) -> None:
     result.households = {
         pk for pk, home in Household.objects.values_list("pk", "dwelling_id") if home in result.dwellings
     }
+    # Visits follow the household they were made to.
+    result.visits = {pk for pk, home in Visit.objects.values_list("pk", "household_id") if home in result.households}
     result.tags = {
         t.pk
         for t in Tag.objects.all()

@@ -12,6 +12,7 @@ from minqing.registry import selectors as registry_selectors
 from minqing.registry import services as registry_services
 from minqing.registry.models import LedgerImport
 from minqing.tickets import selectors as ticket_selectors
+from minqing.visits import selectors as visit_selectors
 
 SELECTORS = {
     "areas": lambda u: area_selectors.areas_visible_to(u, include_retired=True),
@@ -30,6 +31,7 @@ REGISTRY_SELECTORS = {
     "households": registry_selectors.households_visible_to,
     "tags": lambda u: registry_selectors.tags_visible_to(u, include_retired=True),
     "ledger_imports": registry_selectors.ledger_imports_visible_to,
+    "visits": visit_selectors.visits_visible_to,
 }
 
 
@@ -95,6 +97,9 @@ def test_the_registry_matrix_is_not_trivial(registry_data, persona):
     assert seen["liaison1"].tags < seen["grid1"].tags  # the sensitive ones are left out
     assert seen["grid1"].tags != seen["grid2"].tags
     assert seen["staff1"].ledger_imports and not seen["grid1"].ledger_imports and not seen["street1"].ledger_imports
+    # The demo's visits lie on both sides: liaison1's households, the rest of grid1's grid, grid2's.
+    assert seen["liaison1"].visits and seen["liaison1"].visits < seen["grid1"].visits
+    assert seen["grid2"].visits and seen["grid1"].visits.isdisjoint(seen["grid2"].visits)
 
 
 def test_the_demo_personas_see_what_the_issue_describes(persona):

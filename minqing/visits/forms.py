@@ -1,0 +1,67 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from minqing.core.forms import LABEL_SUFFIX
+from minqing.tickets.models import Category
+from minqing.visits.models import Purpose
+
+
+class VisitForm(forms.Form):
+    """The phone form: a routine visit is the household (from the link) and 保存; everything else is
+    optional. Values are checked by services.visit_log, which names the field."""
+
+    label_suffix = LABEL_SUFFIX
+
+    household = forms.IntegerField(widget=forms.HiddenInput)
+    purpose = forms.ChoiceField(
+        label=_("走访事由"), choices=Purpose.choices, initial=Purpose.ROUTINE, widget=forms.RadioSelect
+    )
+    met = forms.TypedMultipleChoiceField(
+        label=_("见到的人"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    note = forms.CharField(label=_("走访情况"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    temperature = forms.CharField(
+        label=_("体温（℃）"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 5})
+    )
+    systolic = forms.CharField(
+        label=_("收缩压"), required=False, widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 4})
+    )
+    diastolic = forms.CharField(
+        label=_("舒张压"), required=False, widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 4})
+    )
+    visited_at = forms.CharField(required=False, widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput)
+    to_demand = forms.BooleanField(label=_("转为诉求"), required=False)
+    category = forms.ModelChoiceField(
+        label=_("诉求分类"), queryset=Category.objects.none(), required=False, empty_label=_("请选择")
+    )
+    demand_description = forms.CharField(
+        label=_("诉求内容"),
+        required=False,
+        help_text=_("不填则用走访情况"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["met"].choices = [(m.pk, m.name) for m in members]
+        self.fields["category"].queryset = Category.objects.filter(retired_at__isnull=True).select_related("parent")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("to_demand") and not data.get("category"):
+            self.add_error("category", _("转为诉求须选择分类。"))
+        return data
+
+
+class DueFilterForm(forms.Form):
+    grid = forms.TypedChoiceField(label=_("网格"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, grids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["grid"].choices = [("", _("全部网格"))] + [(g.pk, g.name) for g in grids]
+
+
+class ExportForm(forms.Form):
+    start = forms.DateField(label=_("开始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("结束日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

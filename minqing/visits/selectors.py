@@ -1,0 +1,310 @@
+"""Reads of visits and care plans, always through accounts/scope.py (visit_q, household_q).
+
+The due list (`due_for`) is one query over households, whatever their number: the last visit of each
+household is a correlated subquery on the (household, visited_at) index, the strictest rule a CASE
+over the few rules in force, and the days elapsed computed in the database. Python only looks at the
+page being shown (who on it carries the tag that set the rule)."""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.utils import timezone
+
+from minqing.accounts import scope
+from minqing.accounts.roles import Capability, has_capability
+from minqing.areas.models import Area, AreaLevel
+from minqing.core.errors import NotFound
+from minqing.registry import selectors as registry
+from minqing.registry.models import Household, Resident, ResidentStatus, ResidentTag, Tag, TagThreshold
+from minqing.visits.models import CarePlanRule, Visit
+
+_PLACE = ("household__dwelling__building__estate", "household__dwelling__building__grid", "household__dwelling__unit")
+
+
+def visits_visible_to(user) -> QuerySet[Visit]:
+    if not has_capability(user, Capability.VIEW_RESIDENTS):
+        return Visit.objects.none()
+    return Visit.objects.filter(scope.visit_q(user))
+
+
+def access_visit(user, pk) -> Visit:
+    try:
+        return visits_visible_to(user).select_related("worker", "ticket", *_PLACE).get(pk=pk)
+    except (Visit.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+def may_see_readings(user, visit: Visit) -> bool:
+    """Health readings are sensitive: roles with VIEW_SENSITIVE, and the worker who took them."""
+    return visit.worker_id == getattr(user, "pk", None) or has_capability(user, Capability.VIEW_SENSITIVE)
+
+
+def _diary(user, visits: QuerySet[Visit], limit: int) -> list[Visit]:
+    rows = list(
+        visits.select_related("worker", "ticket", "resident")
+        .prefetch_related("met")
+        .order_by("-visited_at", "-pk")[:limit]
+    )
+    for visit in rows:
+        visit.readings_visible = may_see_readings(user, visit)
+    return rows
+
+
+def household_diary(user, household: Household, *, limit: int = 50) -> list[Visit]:
+    """The household's visits, newest first (`household` must come from an access_* call)."""
+    return _diary(user, visits_visible_to(user).filter(household=household), limit)
+
+
+def resident_diary(user, resident: Resident, *, limit: int = 50) -> list[Visit]:
+    """Visits made for a resident or at which they were met."""
+    mine = Q(resident=resident) | Q(pk__in=Visit.met.through.objects.filter(resident=resident).values("visit_id"))
+    return _diary(user, visits_visible_to(user).filter(mine), limit)
+
+
+# Care plans -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule in force in one community: the community's own, or the shipped default."""
+
+    pk: int
+    tag_id: int | None
+    tag_name: str
+    interval_days: int
+    responsible: str
+    min_age: int | None = None  # an age tag: from this age in this community
+
+
+def rules_in_force(community_ids) -> dict[int, list[Rule]]:
+    """Per community: its rules, strictest first — each tag's own rule where the community set one,
+    the shipped default otherwise; an age tag with the community's own age threshold."""
+    community_ids = set(community_ids)
+    rows = list(
+        CarePlanRule.objects.filter(Q(community__isnull=True) | Q(community_id__in=community_ids))
+        .filter(Q(tag__isnull=True) | Q(tag__retired_at__isnull=True))
+        .select_related("tag")
+    )
+    thresholds = defaultdict(dict)
+    for t in TagThreshold.objects.filter(community_id__in=community_ids):
+        thresholds[t.community_id][t.tag_id] = t.min_age
+    result = {}
+    for community_id in community_ids:
+        chosen: dict[int | None, CarePlanRule] = {}
+        for row in rows:
+            if row.community_id not in (None, community_id):
+                continue
+            if row.tag_id and row.tag.community_id not in (None, community_id):
+                continue  # another community's own tag
+            if row.tag_id not in chosen or row.community_id is not None:
+                chosen[row.tag_id] = row
+        rules = []
+        for row in chosen.values():
+            min_age = None
+            if row.tag_id and row.tag.min_age is not None:
+                min_age = thresholds[community_id].get(row.tag_id, row.tag.min_age)
+            rules.append(
+                Rule(
+                    pk=row.pk,
+                    tag_id=row.tag_id,
+                    tag_name=row.tag.name if row.tag_id else "",
+                    interval_days=row.interval_days,
+                    responsible=row.responsible,
+                    min_age=min_age,
+                )
+            )
+        # Strictest first; at equal intervals a tag's rule before the every-household one, so the
+        # reason shown is the more telling one.
+        result[community_id] = sorted(rules, key=lambda r: (r.interval_days, r.tag_id is None, r.pk))
+    return result
+
+
+class DaysBetween(Func):
+    """Whole days from the date `start` to the date `end`, computed by the database."""
+
+    output_field = IntegerField()
+
+    def __init__(self, end, start):
+        super().__init__(end, start)
+
+    def as_sql(self, compiler, connection, **extra):
+        end_sql, end_params = compiler.compile(self.source_expressions[0])
+        start_sql, start_params = compiler.compile(self.source_expressions[1])
+        if connection.vendor == "sqlite":
+            sql = f"CAST(julianday({end_sql}) - julianday({start_sql}) AS INTEGER)"
+        else:
+            sql = f"(CAST({end_sql} AS date) - CAST({start_sql} AS date))"
+        return sql, (*end_params, *start_params)
+
+
+def _rule_condition(rule: Rule, communities: list[int], today: datetime.date) -> Q:
+    """Households of `communities` to which `rule` applies: an active member carries the tag (by hand,
+    or by age from the birth date); every household for a rule without a tag."""
+    where = Q(dwelling__building__grid__parent_id__in=communities)
+    if rule.tag_id is None:
+        return where
+    active = {"status": ResidentStatus.ACTIVE}
+    if rule.min_age is not None:
+        members = Resident.objects.filter(
+            household_id=OuterRef("pk"), birth_date__lte=registry._birth_cutoff(today, rule.min_age), **active
+        )
+    else:
+        members = ResidentTag.objects.filter(
+            tag_id=rule.tag_id, resident__household_id=OuterRef("pk"), resident__status=ResidentStatus.ACTIVE
+        )
+    return where & Q(Exists(members))
+
+
+def _communities_in_scope(user) -> list[int]:
+    s = scope.scope_of(user)
+    if s is None or s.area_path is None or s.is_department:
+        return []
+    if s.by_dwelling or s.by_building or s.role == "grid_worker":
+        return list(Area.objects.filter(scope.area_q(user)).values_list("parent_id", flat=True).distinct())
+    return list(
+        Area.objects.filter(level=AreaLevel.COMMUNITY, path__startswith=s.area_path).values_list("pk", flat=True)
+    )
+
+
+def interval_case(community_rules: dict[int, list[Rule]], today: datetime.date) -> Case:
+    """The strictest interval per household as one CASE: the WHEN branches go strictest first and
+    the first that holds wins. Communities with the same rule (the shipped defaults, mostly) share a
+    branch, so the CASE has a branch per distinct rule, not per community."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for community_id, rules in community_rules.items():
+        for rule in rules:
+            groups[(rule.interval_days, rule.tag_id is None, rule.tag_id or 0, rule.min_age or 0, rule.pk)].append(
+                community_id
+            )
+    branches = []
+    for key in sorted(groups):
+        interval, _all, tag_id, min_age, pk = key
+        rule = Rule(
+            pk=pk, tag_id=tag_id or None, tag_name="", interval_days=interval, responsible="", min_age=min_age or None
+        )
+        branches.append(When(_rule_condition(rule, sorted(groups[key]), today), then=Value(interval)))
+    if not branches:
+        return Value(None, output_field=IntegerField())
+    return Case(*branches, default=None, output_field=IntegerField())
+
+
+def due_for(user, today: datetime.date | None = None, *, grid=None, upcoming_days: int = 0) -> QuerySet[Household]:
+    """Households in the user's scope that must be visited by `today` (+ `upcoming_days`), riskiest
+    first. Each row carries:
+
+    - `interval_days`: the strictest rule that applies (a member's care tag, an age tag from the
+      birth date with the community's threshold, or every household);
+    - `last_visit_at`: the household's last visit (any visit to the household or one of its people:
+      a visit is always recorded on a household), or None;
+    - `since`: the last visit's date, or for a household never visited the day it was registered —
+      a new arrival is due one interval after it came onto the books, not "overdue since forever",
+      so an imported ledger does not put the whole community in red on its first day, and nobody
+      escapes either: the clock starts then;
+    - `days_overdue`: today − (since + interval); 0 is due today, negative is not yet due;
+    - `risk`: days_overdue ÷ interval, the missed share of a cycle. Ordering by it puts a 独居老人
+      three days late (3/7) before an ordinary household twenty days late (20/90): lateness counts
+      in the person's own rhythm. Ties: the stricter rule first, then the longest since a visit.
+
+    Residents who moved out or died drop out (only active members' tags count), as do households
+    with no active member. One SQL query; `attach_reasons` fills in who on a page set the rule."""
+    today = today or timezone.localdate()
+    if not has_capability(user, Capability.VIEW_RESIDENTS):
+        return Household.objects.none()
+    rules = rules_in_force(_communities_in_scope(user))
+    last_visit = Visit.objects.filter(household_id=OuterRef("pk")).order_by("-visited_at").values("visited_at")[:1]
+    active_member = Resident.objects.filter(household_id=OuterRef("pk"), status=ResidentStatus.ACTIVE)
+    qs = registry.households_visible_to(user).filter(Exists(active_member))
+    if grid not in (None, ""):
+        qs = qs.filter(dwelling__building__grid_id=grid)
+    qs = (
+        qs.annotate(
+            last_visit_at=Subquery(last_visit),
+            interval_days=interval_case(rules, today),
+        )
+        .annotate(since=Coalesce(TruncDate("last_visit_at"), TruncDate("created_at")))
+        .annotate(days_overdue=DaysBetween(Value(today), F("since")) - F("interval_days"))
+        .annotate(risk=Cast(F("days_overdue"), FloatField()) / F("interval_days"))
+        .filter(interval_days__isnull=False, days_overdue__gte=-upcoming_days)
+    )
+    return qs.select_related("dwelling__building__grid", "dwelling__building__estate", "dwelling__unit").order_by(
+        F("risk").desc(), "interval_days", "since", "pk"
+    )
+
+
+def attach_reasons(user, households: list[Household], today: datetime.date | None = None) -> list[Household]:
+    """For a page of the due list: on each household, `rule` (the Rule in force), `reason_residents`
+    (the active members whose tags set it; empty for the every-household rule) and `due_on`."""
+    today = today or timezone.localdate()
+    if not households:
+        return households
+    members = list(
+        Resident.objects.filter(household__in=[h.pk for h in households], status=ResidentStatus.ACTIVE)
+        .select_related("dwelling__building__grid")
+        .order_by("household_id", "pk")
+    )
+    registry.attach_tags(user, members, today=today)
+    by_household = defaultdict(list)
+    for m in members:
+        by_household[m.household_id].append(m)
+    rules = rules_in_force({h.dwelling.building.grid.parent_id for h in households})
+    # A sensitive tag the viewer may not see still sets the rule (nobody is dropped from care), but
+    # its name is not shown: the ShownTag list leaves it out, so the reason falls back to the rule.
+    hidden = set(Tag.objects.filter(sensitive=True).values_list("pk", flat=True))
+    for h in households:
+        h.rule, h.reason_residents = None, []
+        for rule in rules.get(h.dwelling.building.grid.parent_id, []):
+            if rule.interval_days != h.interval_days:
+                continue
+            if rule.tag_id is None:
+                h.rule = rule
+                break
+            holders = [m for m in by_household[h.pk] if any(t.tag_id == rule.tag_id for t in m.shown_tags)]
+            if holders or rule.tag_id in hidden:
+                h.rule, h.reason_residents = rule, holders
+                break
+        h.due_on = h.since + datetime.timedelta(days=h.interval_days)
+    return households
+
+
+def due_summary_by_grid(user, today: datetime.date | None = None) -> list[dict]:
+    """Staff: per grid, how many households are overdue and how many due today."""
+    from django.db.models import Count
+
+    rows = (
+        due_for(user, today)
+        .order_by()
+        .values("dwelling__building__grid_id", "dwelling__building__grid__name")
+        .annotate(
+            overdue=Count("pk", filter=Q(days_overdue__gt=0)),
+            due_today=Count("pk", filter=Q(days_overdue=0)),
+        )
+        .order_by("dwelling__building__grid__name")
+    )
+    return [
+        {"grid_id": r["dwelling__building__grid_id"], "grid": r["dwelling__building__grid__name"], **r} for r in rows
+    ]
+
+
+def care_rules_visible_to(user) -> QuerySet[CarePlanRule]:
+    """The shipped defaults and the rules of the communities in the user's scope."""
+    if not has_capability(user, Capability.VIEW_RESIDENTS):
+        return CarePlanRule.objects.none()
+    return CarePlanRule.objects.filter(
+        Q(community__isnull=True) | Q(community_id__in=_communities_in_scope(user))
+    ).select_related("community", "tag")
