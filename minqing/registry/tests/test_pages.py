@@ -338,13 +338,15 @@ def _household(grid1, dwelling, members: int, changes: int):
 
 
 def _count(client, url) -> int:
+    """The SQL statements a page costs. The test's own transaction turns the session's save into a
+    SAVEPOINT and its RELEASE, which a real request does not send, so those are not counted."""
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200
-    return len(ctx.captured_queries)
+    return sum(1 for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"])
 
 
-def test_household_page_query_budget_whatever_the_size(persona, client_as, django_assert_max_num_queries):
+def test_household_page_query_budget_whatever_the_size(persona, client_as):
     grid1 = persona("grid1")
     dwellings = grid1_dwellings(persona)
     big = _household(grid1, dwellings[12], members=10, changes=50)
@@ -353,15 +355,13 @@ def test_household_page_query_budget_whatever_the_size(persona, client_as, djang
     register(grid1, household=small, name="小成员", relation="配偶")
     client = client_as("grid1")
     client.get(f"/residents/households/{small.pk}/")  # warm the session and caches
-    # 14 for the registry's sections, 2 for the visits diary (the visits, and who was met).
-    with django_assert_max_num_queries(16):
-        response = client.get(f"/residents/households/{big.pk}/")
-    html = text(response)
+    html = text(client.get(f"/residents/households/{big.pk}/"))
     assert html.count('class="person"') == 10
     assert "独居老人" in html and "380000" not in html.replace("138****0000", "")
     big_count = _count(client, f"/residents/households/{big.pk}/")
     small_count = _count(client, f"/residents/households/{small.pk}/")
-    assert big_count == small_count < 17, (big_count, small_count)
+    # Under 15 (issue 4), the nav's unread-messages badge and the visits diary included.
+    assert big_count == small_count < 15, (big_count, small_count)
     assert _household_small is None
 
 
