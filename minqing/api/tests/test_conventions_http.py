@@ -40,6 +40,11 @@ OPERATIONS = {
     "households_get",
     "tags_list",
     "tags_create",
+    "tickets_categories",
+    "tickets_create",
+    "tickets_list",
+    "tickets_get",
+    "tickets_act",
 }
 
 

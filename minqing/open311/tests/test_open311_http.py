@@ -305,16 +305,24 @@ PERSONAS = ["grid1", "liaison1", "bhead1", "staff1", "admin1", "street1", "dept1
 MATRIX = """
 from minqing.accounts.models import ApiToken, User
 from minqing.core.tests.scope_oracle import expected_for
+from django.utils import timezone
+from minqing.open311.selectors import DEFAULT_WINDOW
 from minqing.tickets.models import Ticket
 
-numbers = dict(Ticket.objects.values_list("pk", "number"))
+# A list without dates covers the last 90 days (the spec); other tests on this server file demands
+# received long ago (a paper note, a deadline case), which only a dated query would show.
+numbers = dict(
+    Ticket.objects.filter(received_at__gte=timezone.now() - DEFAULT_WINDOW).values_list("pk", "number")
+)
 result = {"all": sorted(numbers.values()), "personas": {}}
 for username in USERNAMES:
     user = User.objects.get(username=username)
     key = f"matrix-{username}"
     if not ApiToken.objects.filter(key_hash=ApiToken.hash_key(key)).exists():
         ApiToken.objects.create(user=user, kind="integration", key_hash=ApiToken.hash_key(key), prefix=key[:10])
-    result["personas"][username] = {"key": key, "tickets": sorted(numbers[pk] for pk in expected_for(user).tickets)}
+    result["personas"][username] = {
+        "key": key, "tickets": sorted(numbers[pk] for pk in expected_for(user).tickets if pk in numbers)
+    }
 emit(result)
 """
 
