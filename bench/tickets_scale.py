@@ -341,6 +341,7 @@ def _explain_kpis(user, start, end) -> None:
 def _reset_sweep() -> None:
     with connection.cursor() as c:
         c.execute("DELETE FROM tickets_ticketevent WHERE action IN ('overdue', 'due_soon')")
+        c.execute("DELETE FROM inbox_notification WHERE kind IN ('overdue', 'due_soon')")
         c.execute("UPDATE tickets_ticket SET overdue_at = NULL WHERE overdue_at IS NOT NULL")
         c.execute("UPDATE tickets_ticket SET warned_at = NULL WHERE warned_at IS NOT NULL")
         c.execute("VACUUM ANALYZE tickets_ticket")

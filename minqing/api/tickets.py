@@ -394,7 +394,7 @@ def _ticket(user, number: str) -> Ticket:
 
 def _detail(user, number: str) -> Ticket:
     ticket = _ticket(user, number)
-    ticket.event_list = list(ticket.events.select_related("actor").order_by("at", "pk"))
+    ticket.event_list = selectors.timeline(ticket, list(ticket.events.select_related("actor").order_by("at", "pk")))
     ticket.whistle_list = list(ticket.whistles.select_related("department").order_by("called_at", "pk"))
     ticket.action_list = [
         {"code": a.code, "label": str(a.label), "needs_note": a.needs_note}

@@ -28,6 +28,10 @@ class Notification(models.Model):
     ticket = models.ForeignKey(
         "tickets.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("诉求")
     )
+    # Where opening it goes when that is not one demand: the sweep's digest ("您有 37 件诉求已超期")
+    # links to the list filtered to 超期. A site-relative path; empty → the demand's page.
+    # db_default: rows written by SQL that does not name the column (older code) stay valid.
+    link = models.CharField(_("链接"), max_length=300, blank=True, default="", db_default="")
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
@@ -48,4 +52,6 @@ class Notification(models.Model):
 
     @property
     def url(self) -> str:
+        if self.link:
+            return self.link
         return reverse("tickets:detail", args=[self.ticket.number]) if self.ticket_id else ""

@@ -19,9 +19,10 @@ class Draft:
     title: str
     body: str = ""
     ticket_id: int | None = None
+    link: str = ""  # a list page instead of one demand (the sweep's digest)
 
 
-_COLUMNS = ("recipient_id", "kind", "ticket_id", "title", "body", "created_at")
+_COLUMNS = ("recipient_id", "kind", "ticket_id", "title", "body", "link", "created_at")
 
 
 @transaction.atomic
@@ -40,7 +41,7 @@ def notify_many(drafts: Iterable[Draft], *, now=None, batch_size: int = 2000) ->
         if key in seen:
             continue
         seen.add(key)
-        rows.append((d.recipient_id, str(d.kind), d.ticket_id, str(d.title)[:200], str(d.body), when))
+        rows.append((d.recipient_id, str(d.kind), d.ticket_id, str(d.title)[:200], str(d.body), d.link, when))
     if not rows:
         return 0
     quote = connection.ops.quote_name

@@ -17,9 +17,12 @@ Nobody is told of their own step. Service accounts (integration keys) are never 
 
 from collections import defaultdict
 from collections.abc import Iterable
+from urllib.parse import urlencode
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from minqing.accounts.models import User
 from minqing.accounts.roles import Role
@@ -83,8 +86,10 @@ def supervisors(rows: list[dict]) -> dict[int, list[int]]:
     return found
 
 
-DEADLINE_FIELDS = ("pk", "number", "status", "description", "handler_id", "department_id", "area_path", "level",
-                   "finish_due_at")  # fmt: skip
+# What the sweep reads per demand (no text: a digest names numbers; the one demand of a single
+# notification is read again with its text).
+DEADLINE_FIELDS = ("pk", "number", "handler_id", "department_id", "area_path", "level", "finish_due_at")
+DIGEST_NUMBERS = 10  # numbers named in a digest's body
 
 
 def grid_workers(rows: list[dict]) -> dict[int, list[int]]:
@@ -104,23 +109,57 @@ def grid_workers(rows: list[dict]) -> dict[int, list[int]]:
 
 
 def deadline_drafts(kind: str, rows: list[dict]) -> list[Draft]:
-    """临期 / 超期 to the handler (or the unit's accounts, or the grid's worker for a grid demand nobody
-    holds yet) and the supervisor of each demand."""
+    """临期 / 超期 for the handler (or the unit's accounts, or the grid's worker for a grid demand nobody
+    holds yet) and the supervisor of each demand in `rows` (ordered as they should be listed: the
+    earliest deadline first). One notification per person: with one demand it names and links that
+    demand; with more it is a digest ("您有 37 件诉求已超期", the first numbers) linking to the list
+    filtered to 超期 / 临期 — 300 demands overdue overnight are one message, not 300."""
     units = department_accounts(row["department_id"] for row in rows if not row["handler_id"])
     workers = grid_workers(rows)
     bosses = supervisors(rows)
-    drafts = []
-    # Translated once per batch, not per demand.
-    title_text = _("诉求 %(number)s 已超期") if kind == Kind.OVERDUE else _("诉求 %(number)s 临近办结期限")
-    body_text = _("办结期限 %(due)s：%(text)s")
+    mine: dict[int, list[dict]] = defaultdict(list)
     for row in rows:
-        due = timezone.localtime(row["finish_due_at"]).strftime("%Y-%m-%d %H:%M")
-        title = title_text % {"number": row["number"]}
-        body = body_text % {"due": due, "text": _excerpt(row["description"])}
         handlers = handler_ids(row["handler_id"], row["department_id"], units) or workers.get(row["pk"], [])
-        for user_id in [*handlers, *bosses[row["pk"]]]:
-            drafts.append(Draft(recipient_id=user_id, kind=kind, title=title, body=body, ticket_id=row["pk"]))
+        for user_id in dict.fromkeys([*handlers, *bosses[row["pk"]]]):  # a supervisor who also handles: once
+            mine[user_id].append(row)
+    texts = _descriptions({found[0]["pk"] for found in mine.values() if len(found) == 1})
+    overdue = kind == Kind.OVERDUE
+    link = reverse("tickets:list") + "?" + urlencode({"due": "overdue" if overdue else "soon"})
+    # Translated once per batch, not per person.
+    one_title = _("诉求 %(number)s 已超期") if overdue else _("诉求 %(number)s 临近办结期限")
+    one_body = _("办结期限 %(due)s：%(text)s")
+    drafts = []
+    for user_id, found in mine.items():
+        first = found[0]
+        if len(found) == 1:
+            title = one_title % {"number": first["number"]}
+            body = one_body % {"due": _due(first), "text": _excerpt(texts.get(first["pk"], ""))}
+            drafts.append(Draft(user_id, kind, title, body, first["pk"]))
+            continue
+        n = len(found)
+        if overdue:
+            title = ngettext("您有 %(count)s 件诉求已超期", "您有 %(count)s 件诉求已超期", n) % {"count": n}
+        else:
+            title = ngettext("您有 %(count)s 件诉求临近办结期限", "您有 %(count)s 件诉求临近办结期限", n) % {"count": n}
+        numbers = "、".join(row["number"] for row in found[:DIGEST_NUMBERS])
+        if n > DIGEST_NUMBERS:
+            numbers = _("%(numbers)s 等") % {"numbers": numbers}
+        body = _("%(numbers)s；最早的办结期限 %(due)s") % {"numbers": numbers, "due": _due(first)}
+        drafts.append(Draft(user_id, kind, title, body, None, link))
     return drafts
+
+
+def _due(row: dict) -> str:
+    return timezone.localtime(row["finish_due_at"]).strftime("%Y-%m-%d %H:%M")
+
+
+def _descriptions(ids: set[int]) -> dict[int, str]:
+    """The text of the demands told alone (at most one per person told)."""
+    found: dict[int, str] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 500):
+        found.update(Ticket.objects.filter(pk__in=ordered[start : start + 500]).values_list("pk", "description"))
+    return found
 
 
 def deadline_notify(kind: str, rows: list[dict], *, now=None) -> int:

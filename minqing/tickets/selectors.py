@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from minqing.accounts import scope
 from minqing.accounts.models import Department, User
@@ -174,6 +175,31 @@ class TicketPage:
     merged: list[Ticket]
 
 
+def timeline(ticket: Ticket, events: list[TicketEvent]) -> list[TicketEvent]:
+    """The demand's events (ordered by time) with the sweep's 临期 / 超期 marks (ticket.warned_at,
+    ticket.overdue_at) as system entries at their time: the sweep writes no row per demand. The
+    entries are unsaved (pk None). A mark already kept as a real event (services._keep_deadline_marks,
+    or an event written by an older sweep, at or after the mark) is not shown twice."""
+    marks = []
+    for action, at in (("due_soon", ticket.warned_at), ("overdue", ticket.overdue_at)):
+        if at is None or any(e.action == action and e.at >= at for e in events):
+            continue
+        earlier = [e for e in events if e.at <= at]
+        status = earlier[-1].to_status if earlier else ticket.status  # the state it was in then
+        marks.append(
+            TicketEvent(
+                ticket=ticket,
+                action=action,
+                from_status=status,
+                to_status=status,
+                actor_label=str(_("系统")),
+                at=at,
+                public=False,
+            )
+        )
+    return sorted([*events, *marks], key=lambda e: e.at) if marks else events  # stable: keeps (at, pk)
+
+
 def ticket_page(user, number: str) -> TicketPage:
     """A demand with its timeline (each step with its photos) and whistles (five queries whatever the
     length)."""
@@ -181,6 +207,7 @@ def ticket_page(user, number: str) -> TicketPage:
     events = list(
         ticket.events.select_related("actor", "actor__department").prefetch_related("attachments").order_by("at", "pk")
     )
+    events = timeline(ticket, events)
     whistles = list(ticket.whistles.select_related("department").order_by("called_at", "pk"))
     merged = list(tickets_visible_to(user).filter(merged_into=ticket).only("number"))
     return TicketPage(ticket=ticket, events=events, whistles=whistles, merged=merged)

@@ -279,6 +279,31 @@ def test_list_filters_agree_with_what_each_demand_says(api, world):
 # Detail and the lifecycle ------------------------------------------------------------------------
 
 
+def test_detail_shows_the_sweeps_overdue_mark_in_the_timeline(api, world, live_app):
+    """The sweep writes no event per demand; its stamp shows as an internal 超期 entry at its time."""
+    number = create(api, "staff1", category=world["categories"]["路灯损坏"], channel="desk", description="路灯闪烁")[
+        "number"
+    ]
+    act(api, "staff1", number, "accept")
+    marked = shell_json(
+        live_app,
+        f"""
+from datetime import timedelta
+from django.utils import timezone
+from minqing.tickets.models import Ticket
+at = timezone.now() + timedelta(seconds=1)
+Ticket.objects.filter(number={number!r}).update(overdue_at=at)
+emit(at.isoformat())
+""",
+    )
+    shown = detail(api, number)
+    assert shown["overdue"] is True
+    assert [e["action"] for e in shown["events"]] == ["register", "accept", "overdue"]
+    mark = shown["events"][-1]
+    assert (mark["label"], mark["actor"], mark["public"], mark["to_status"]) == ("超期", "系统", False, "accepted")
+    assert abs(datetime.fromisoformat(mark["at"]) - datetime.fromisoformat(marked)) < timedelta(milliseconds=1)
+
+
 def test_detail_shows_the_timeline_whistles_and_next_steps(api, world):
     whistled = world["whistled"]
     shown = detail(api, whistled)

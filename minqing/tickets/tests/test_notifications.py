@@ -1,25 +1,35 @@
 """Who is told what (站内消息): the sweep tells the handler and the supervisor once per demand and
-kind; a unit's demand tells the unit's active accounts; dispatch, whistle, handle and close tell who
+kind, in one message per person and run (a digest when it is more than one demand); a unit's demand
+tells the unit's active accounts; dispatch, whistle, handle and close tell who
 they concern, and the reporters of merged demands hear the main demand's result."""
 
 import datetime
 
 import pytest
+from django.db.models import Q
+from django.utils import timezone
 
 from minqing.accounts.models import User
 from minqing.accounts.roles import Role
 from minqing.inbox.models import Notification
 from minqing.tickets import services
-from minqing.tickets.models import Category
+from minqing.tickets.models import Category, Ticket
 
 pytestmark = pytest.mark.django_db
 
 
 def told(ticket, kind=None) -> list[str]:
-    qs = Notification.objects.filter(ticket=ticket)
+    """Who was told of this demand: by a notification of its own or a digest naming its number."""
+    qs = Notification.objects.filter(Q(ticket=ticket) | Q(ticket=None, body__contains=ticket.number))
     if kind:
         qs = qs.filter(kind=kind)
     return sorted(qs.values_list("recipient__username", flat=True))
+
+
+@pytest.fixture
+def told_before():
+    """The demo's own late demands were told of in an earlier sweep: a sweep now is about the new ones."""
+    Ticket.objects.update(warned_at=timezone.now(), overdue_at=timezone.now())
 
 
 def file(persona, who="liaison1", text="楼道灯不亮", **place):
@@ -31,7 +41,7 @@ def file(persona, who="liaison1", text="楼道灯不亮", **place):
     )
 
 
-def test_the_sweep_tells_the_handler_and_the_community_head_once(persona):
+def test_the_sweep_tells_the_handler_and_the_community_head_once(persona, told_before):
     ticket = file(persona, who="grid1")
     services.ticket_act(actor=persona("grid1"), number=ticket.number, action="accept")  # grid1 handles it
     due = ticket.finish_due_at
@@ -45,7 +55,7 @@ def test_the_sweep_tells_the_handler_and_the_community_head_once(persona):
     assert ticket.number in note.title and "已超期" in note.title and note.read_at is None
 
 
-def test_a_units_demand_tells_every_active_account_of_the_unit(persona):
+def test_a_units_demand_tells_every_active_account_of_the_unit(persona, told_before):
     staff, dept1 = persona("staff1"), persona("dept1")
     colleague = User.objects.create(
         username="dept1b", display_name="李电工", role=Role.DEPARTMENT, department=dept1.department
@@ -62,7 +72,7 @@ def test_a_units_demand_tells_every_active_account_of_the_unit(persona):
     assert colleague.notifications.filter(kind="overdue", ticket=ticket).count() == 1
 
 
-def test_the_supervisor_follows_the_level_and_goes_up_when_nobody_is_there(persona):
+def test_the_supervisor_follows_the_level_and_goes_up_when_nobody_is_there(persona, told_before):
     ticket = file(persona, who="grid1")
     services.ticket_act(actor=persona("grid1"), number=ticket.number, action="escalate", note="需社区协调")
     services.ticket_act(actor=persona("staff1"), number=ticket.number, action="accept")
@@ -135,16 +145,50 @@ def test_a_step_that_fails_tells_nobody(persona):
     assert told(ticket) == []
 
 
+def test_many_demands_late_at_once_are_one_message_per_person_linking_to_the_list(persona, client_as, told_before):
+    """300 demands overdue overnight are one message for the grid worker and one for the community
+    head — the count, the first numbers (the longest overdue first), a link to the list filtered to
+    超期 — not 300; a later sweep with one more late demand tells of that one alone, linking to it."""
+    filed = [file(persona, who="grid1", text=f"路灯不亮 {i}") for i in range(12)]
+    for i, ticket in enumerate(filed):  # filed[11] the longest overdue
+        Ticket.objects.filter(pk=ticket.pk).update(finish_due_at=timezone.now() - datetime.timedelta(hours=i + 1))
+    assert services.deadline_sweep()["overdue"] == 12
+    notes = Notification.objects.filter(kind="overdue")
+    assert sorted(notes.values_list("recipient__username", flat=True)) == ["admin1", "grid1"]
+    digest = notes.get(recipient__username="grid1")
+    assert digest.title == "您有 12 件诉求已超期" and digest.ticket is None
+    named = [t.number for t in reversed(filed)][:10]
+    assert digest.body.startswith("、".join(named) + " 等")
+    assert filed[1].number not in digest.body and filed[0].number not in digest.body  # only the first ten
+    # Opening it goes to the list filtered to 超期, which holds the twelve.
+    client = client_as("grid1")
+    opened = client.post(f"/inbox/{digest.pk}/open/")
+    assert opened.status_code == 302 and opened.url == "/tickets/?due=overdue"
+    listed = client.get(opened.url).content.decode()
+    assert all(t.number in listed for t in filed)
+    digest.refresh_from_db()
+    assert digest.read_at is not None
+
+    one = file(persona, who="grid1", text="路灯杆倾斜")
+    services.deadline_sweep(now=one.finish_due_at + datetime.timedelta(minutes=1))
+    alone = Notification.objects.get(kind="overdue", recipient__username="grid1", ticket=one)
+    assert alone.title == f"诉求 {one.number} 已超期" and "路灯杆倾斜" in alone.body
+    assert alone.url == f"/tickets/{one.number}/"
+    assert Notification.objects.filter(kind="overdue", recipient__username="grid1").count() == 2
+
+
 def test_the_sweep_costs_the_same_queries_for_few_or_many(persona, django_assert_max_num_queries):
-    """Set-based: per kind one read of the ids, and per batch a locking read, one UPDATE, the events,
-    the unit accounts, the supervisors and the notifications — not a query per demand."""
+    """Set-based: per kind one UPDATE, one read of the stamped demands, the unit accounts, the grid
+    workers, the supervisors, the texts of the demands told alone and the notifications — not a
+    query per demand nor per person."""
     for i in range(12):
         file(persona, who="grid1", text=f"路灯不亮 {i}")
-    from minqing.tickets.models import Ticket
 
     late = max(Ticket.objects.values_list("finish_due_at", flat=True)) + datetime.timedelta(days=1)
     with django_assert_max_num_queries(20):
         counts = services.deadline_sweep(now=late)
     assert counts["overdue"] >= 12
-    # Each to the grid's worker (nobody holds them yet) and the community head.
-    assert Notification.objects.filter(kind="overdue", ticket__description__startswith="路灯不亮 ").count() == 24
+    # One digest each to the grid's worker (nobody holds them yet) and the community head.
+    for who in ("grid1", "admin1"):
+        digest = Notification.objects.get(kind="overdue", recipient__username=who)
+        assert digest.ticket is None and int(digest.title.split()[1]) >= 12

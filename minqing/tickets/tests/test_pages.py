@@ -210,6 +210,20 @@ def test_the_demand_page_shows_the_timeline_with_internal_notes_marked(persona, 
         assert f">{label}</a>" in html
 
 
+def test_the_demand_page_shows_the_sweeps_overdue_mark_on_the_timeline(persona, client_as):
+    staff = persona("staff1")
+    t = report(staff, "井盖松动")
+    Ticket.objects.filter(pk=t.pk).update(finish_due_at=timezone.now() - datetime.timedelta(hours=1))
+    services.deadline_sweep()
+    assert not TicketEvent.objects.filter(ticket=t, action="overdue").exists()  # no row: from the stamp
+    marked = timezone.localtime(Ticket.objects.get(pk=t.pk).overdue_at).strftime("%Y-%m-%d %H:%M")
+    html = text(client_as("staff1").get(f"/tickets/{t.number}/"))
+    timeline = html[html.index('data-testid="timeline"') :]
+    row = timeline[timeline.index('data-action="overdue"') :]
+    row = row[: row.index("</li>")]
+    assert "超期" in row and "内部" in row and "系统" in row and marked in row
+
+
 def test_a_forbidden_step_shows_the_error_and_changes_nothing(persona, client_as):
     t = report(persona("staff1"), "越权受理")
     events = TicketEvent.objects.filter(ticket=t).count()
