@@ -28,7 +28,7 @@ ALWAYS = ["首页"]
 PLACES = ["区域与网格", "小区与房屋"]
 # Per role (DESIGN.md, accounts/roles.py): who the demo person is, the label under the greeting, and
 # the navigation items it must show, in order (修改密码 and 退出登录 follow for everyone).
-PEOPLE = ["居民档案", "诉求清单"]
+PEOPLE = ["居民档案", "诉求清单", "今日走访"]
 ROLES = {
     "grid1": ("李敏", "网格员 · 嘉和社区第1网格", ALWAYS + PLACES + PEOPLE + ["用户管理"]),
     "liaison1": ("程强壮", "联户长 · 嘉和社区第1网格", ALWAYS + PLACES + PEOPLE),
