@@ -19,6 +19,7 @@ urlpatterns = [
     path("tickets/", include("minqing.tickets.urls")),
     path("inbox/", include("minqing.inbox.urls")),
     path("visits/", include("minqing.visits.urls")),
+    path("workdays/", include("minqing.workdays.urls")),
     path("", include("minqing.dashboard.urls")),
 ]
 

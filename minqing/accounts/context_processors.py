@@ -23,6 +23,7 @@ NAVIGATION = [
     (_("用户管理"), "accounts:users", Capability.VIEW_USERS, ()),
     (_("审计日志"), "accounts:audit", Capability.VIEW_AUDIT, ()),
     (_("接口密钥"), "accounts:api_keys", Capability.ISSUE_API_KEYS, ()),
+    (_("节假日"), "workdays:calendar", Capability.MANAGE_CALENDAR, ()),
 ]
 
 

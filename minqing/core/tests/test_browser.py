@@ -43,7 +43,7 @@ ROLES = {
     "district1": (
         "陈科长",
         "区级/12345中心 · 民安区",
-        ALWAYS + PLACES + PEOPLE + ["诉求统计", "标签", "用户管理", "审计日志", "接口密钥"],
+        ALWAYS + PLACES + PEOPLE + ["诉求统计", "标签", "用户管理", "审计日志", "接口密钥", "节假日"],
     ),
 }
 MFA_EXEMPT_DEMO = {"admin1", "district1"}
