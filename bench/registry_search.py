@@ -108,6 +108,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench._dataset import ensure_postgres_database, read_marker, write_marker  # noqa: E402
 from minqing.accounts.models import User  # noqa: E402
 from minqing.accounts.roles import Role  # noqa: E402
 from minqing.areas.models import Area, AreaLevel  # noqa: E402
@@ -126,37 +127,13 @@ def _ensure_database(rebuild: bool) -> None:
         if rebuild and SQLITE_PATH.exists():
             SQLITE_PATH.unlink()
         return
-    import psycopg
-
-    url = os.environ["DATABASE_URL"]
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and rebuild:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+    ensure_postgres_database(rebuild)
 
 
 def _marker() -> str:
     # The data holds tokens under the current key and hashes under the current hash key.
     key_id = pii_hash(settings.PII_KEYS[0], "bench")[:12]
     return f"{DATASET_VERSION}:{ARGS.residents}:{key_id}"
-
-
-def _read_marker() -> str | None:
-    with connection.cursor() as c:
-        c.execute("CREATE TABLE IF NOT EXISTS bench_marker (marker varchar(200) NOT NULL)")
-        c.execute("SELECT marker FROM bench_marker")
-        row = c.fetchone()
-    return row[0] if row else None
-
-
-def _write_marker() -> None:
-    with connection.cursor() as c:
-        c.execute("DELETE FROM bench_marker")
-        c.execute("INSERT INTO bench_marker (marker) VALUES (%s)", [_marker()])
 
 
 # Writing rows fast ------------------------------------------------------------------------------
@@ -314,7 +291,7 @@ def build(n_residents: int) -> None:
             ("bench_grid", Role.GRID_WORKER, grid),
         ):
             User.objects.create(username=username, display_name=username, role=role, area=area, password="!")
-        _write_marker()
+        write_marker(_marker())
     print(f"  loaded in {time.perf_counter() - t0:.0f} s; ANALYZE …", flush=True)
     with connection.cursor() as c:
         c.execute("ANALYZE")
@@ -585,7 +562,7 @@ def main() -> None:
     connection.ensure_connection()
     marker = None
     try:
-        marker = _read_marker()
+        marker = read_marker()
     except Exception:  # noqa: BLE001 — an empty database has no table yet
         marker = None
     if marker != _marker():

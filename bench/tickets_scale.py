@@ -54,6 +54,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench._dataset import ensure_postgres_database, read_marker, write_marker  # noqa: E402
 from minqing.accounts.models import Department, User  # noqa: E402
 from minqing.accounts.roles import Role  # noqa: E402
 from minqing.areas.models import Area, AreaLevel  # noqa: E402
@@ -68,36 +69,8 @@ from minqing.tickets.services import deadline_sweep  # noqa: E402
 # Database set-up --------------------------------------------------------------------------------
 
 
-def _ensure_database(rebuild: bool) -> None:
-    import psycopg
-
-    url = os.environ["DATABASE_URL"]
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and rebuild:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def _marker() -> str:
     return f"{DATASET_VERSION}:{ARGS.tickets}"
-
-
-def _read_marker() -> str | None:
-    with connection.cursor() as c:
-        c.execute("CREATE TABLE IF NOT EXISTS bench_marker (marker varchar(200) NOT NULL)")
-        c.execute("SELECT marker FROM bench_marker")
-        row = c.fetchone()
-    return row[0] if row else None
-
-
-def _write_marker() -> None:
-    with connection.cursor() as c:
-        c.execute("DELETE FROM bench_marker")
-        c.execute("INSERT INTO bench_marker (marker) VALUES (%s)", [_marker()])
 
 
 # The district -----------------------------------------------------------------------------------
@@ -251,7 +224,7 @@ def build(n_tickets: int) -> None:
             print(f"  demands {stop:,} ({time.perf_counter() - t0:.0f} s)", flush=True)
         c.execute(EVENTS_SQL)
         print(f"  events {c.rowcount:,} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    _write_marker()
+    write_marker(_marker())
     print("  VACUUM ANALYZE …", flush=True)
     with connection.cursor() as c:
         c.execute("VACUUM ANALYZE")
@@ -259,8 +232,8 @@ def build(n_tickets: int) -> None:
 
 
 def main() -> None:
-    _ensure_database(ARGS.rebuild)
-    marker = _read_marker()
+    ensure_postgres_database(ARGS.rebuild)
+    marker = read_marker()
     if marker is None:
         build(ARGS.tickets)
     elif marker != _marker():
