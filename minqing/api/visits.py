@@ -32,9 +32,9 @@ class VisitIn(Input):
     visited_at: datetime.datetime | None = Field(
         None, description="走访时间（ISO 8601，不晚于现在、不早于 30 天前）；不传为现在"
     )
-    # No bounds here on purpose: the service checks the plausible ranges and answers 400 naming the
-    # field, the same message the visit form shows.
-    temperature: Decimal | None = Field(None, description="体温（℃），30–45")
+    # Only loose bounds here (an exponent like 1E+1000 cannot even be rounded): the service checks the
+    # plausible ranges and answers 400 naming the field, the same message the visit form shows.
+    temperature: Decimal | None = Field(None, ge=-1000, le=1000, description="体温（℃），30–45")
     systolic: int | None = Field(None, description="收缩压（mmHg），60–260，须与舒张压同时填写")
     diastolic: int | None = Field(None, description="舒张压（mmHg），30–160")
 
