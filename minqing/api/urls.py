@@ -8,7 +8,7 @@ from django.urls import re_path
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
-from minqing.api import areas, auth, errors, places, residents, tickets, users
+from minqing.api import areas, auth, errors, places, residents, tickets, users, visits
 from minqing.api.security import BearerToken
 
 DESCRIPTION = """民情（社区网格化治理平台）的数据接口，供职能部门系统、12345 热线等集成使用。
@@ -62,3 +62,4 @@ api.add_router("", places.router)
 api.add_router("", residents.router)
 api.add_router("", residents.tags_router)
 api.add_router("", tickets.router)
+api.add_router("", visits.router)

@@ -45,6 +45,8 @@ OPERATIONS = {
     "tickets_list",
     "tickets_get",
     "tickets_act",
+    "visits_create",
+    "visits_due",
 }
 
 
