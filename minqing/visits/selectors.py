@@ -269,7 +269,7 @@ def attach_reasons(user, households: list[Household], today: datetime.date | Non
     # its name is not shown: the ShownTag list leaves it out, so the reason falls back to the rule.
     hidden = set(Tag.objects.filter(sensitive=True).values_list("pk", flat=True))
     for h in households:
-        h.rule, h.reason_residents = None, []
+        h.rule, h.reason_residents, h.rule_name = None, [], ""
         for rule in rules.get(h.dwelling.building.grid.parent_id, []):
             if rule.interval_days != h.interval_days:
                 continue
@@ -279,6 +279,8 @@ def attach_reasons(user, households: list[Household], today: datetime.date | Non
             holders = [m for m in by_household[h.pk] if any(t.tag_id == rule.tag_id for t in m.shown_tags)]
             if holders or rule.tag_id in hidden:
                 h.rule, h.reason_residents = rule, holders
+                # Named only where the viewer sees who carries it (a sensitive tag stays unnamed).
+                h.rule_name = rule.tag_name if holders else ""
                 break
         h.due_on = h.since + datetime.timedelta(days=h.interval_days)
     return households

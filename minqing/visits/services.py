@@ -69,12 +69,13 @@ def check_readings(*, temperature=None, systolic=None, diastolic=None) -> tuple[
     """The readings as stored, and their flags; an impossible value is refused naming its field."""
     temp = _decimal(temperature, "temperature")
     if temp is not None:
-        temp = temp.quantize(Decimal("0.1"))
-        if not TEMPERATURE_MIN <= temp <= TEMPERATURE_MAX:
+        # The range first: quantizing an absurd value (1E+1000) would raise instead of naming the field.
+        if not temp.is_finite() or not TEMPERATURE_MIN <= temp <= TEMPERATURE_MAX:
             raise ApplicationError(
                 _("体温应在 %(min)s–%(max)s ℃ 之间，请核对。") % {"min": TEMPERATURE_MIN, "max": TEMPERATURE_MAX},
                 field="temperature",
             )
+        temp = temp.quantize(Decimal("0.1"))
     sys_, dia = _int(systolic, "systolic"), _int(diastolic, "diastolic")
     if (sys_ is None) != (dia is None):
         raise ApplicationError(_("血压须同时填写收缩压和舒张压。"), field="systolic" if sys_ is None else "diastolic")

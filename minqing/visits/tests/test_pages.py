@@ -65,3 +65,31 @@ def test_refusals_name_the_field(client_as, persona):
     assert resp.status_code == 400 and resp.json()["field"] == "temperature"
     assert client_as("liaison1").get(f"/visits/new/?household={h.pk}").status_code == 404
     assert client_as("dept1").get("/visits/today/").status_code == 403
+
+
+def test_a_liaison_sees_a_household_due_under_a_sensitive_tag_without_its_name(client_as, persona):
+    import datetime
+
+    from django.utils import timezone
+
+    from minqing.registry.models import Household
+    from minqing.visits import services
+    from minqing.visits.tests.factories import empty_dwelling, tag
+
+    grid1, liaison = persona("grid1"), persona("liaison1")
+    dwelling = empty_dwelling(grid1.area)
+    liaison.dwellings.add(dwelling)  # one more door in liaison1's care
+    household, _ = household_with(grid1, {"tags": ["重点人员"]}, dwelling=dwelling)
+    services.care_rule_set(
+        actor=persona("admin1"),
+        community=grid1.area.parent,
+        tag=tag("重点人员"),
+        interval_days=3,
+        responsible="liaison",
+    )
+    Household.objects.filter(pk=household.pk).update(created_at=timezone.now() - datetime.timedelta(days=10))
+    liaison_page = client_as("liaison1").get("/visits/today/").content.decode()
+    row = liaison_page[liaison_page.index(f'data-household="{household.pk}"') :][:1500]
+    assert "关爱对象" in row and "重点人员" not in row
+    staff_page = client_as("staff1").get(f"/visits/today/?grid={grid1.area_id}").content.decode()
+    assert "重点人员" in staff_page[staff_page.index(f'data-household="{household.pk}"') :][:1500]

@@ -68,6 +68,8 @@ def test_readings_are_stored_and_flagged(persona, readings, flags):
         ({"temperature": "29.9"}, "temperature"),
         ({"temperature": "45.1"}, "temperature"),
         ({"temperature": "三十七"}, "temperature"),
+        ({"temperature": "1E+1000"}, "temperature"),  # absurd, not a crash
+        ({"temperature": "NaN"}, "temperature"),
         ({"systolic": 300, "diastolic": 80}, "systolic"),
         ({"systolic": 120, "diastolic": 20}, "diastolic"),
         ({"systolic": 80, "diastolic": 120}, "diastolic"),  # swapped
