@@ -13,3 +13,9 @@ class QuickPBKDF2PasswordHasher(PBKDF2PasswordHasher):
 
 
 PASSWORD_HASHERS = ["minqing.settings_test.QuickPBKDF2PasswordHasher"]
+
+# Each test runs inside a transaction that is rolled back, and a server-side cursor (QuerySet.iterator(),
+# a ModelChoiceField's choices) dies with it; one a test left half-read is closed later by the garbage
+# collector, inside another test's transaction, where PostgreSQL refuses the CLOSE and aborts that test.
+# Outside tests Django declares them WITH HOLD, so the late CLOSE succeeds.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True  # noqa: F405
