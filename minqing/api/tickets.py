@@ -332,25 +332,12 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def _category_ids(root: int) -> list[int]:
-    """The category and everything under it (the tree is small: one query for all links)."""
-    children: dict[int | None, list[int]] = {}
-    for pk, parent in Category.objects.values_list("pk", "parent_id"):
-        children.setdefault(parent, []).append(pk)
-    found, todo = [], [root]
-    while todo:
-        pk = todo.pop()
-        found.append(pk)
-        todo.extend(children.get(pk, []))
-    return found
-
-
 def _filtered(user, f: TicketFilter):
     qs = selectors.tickets_visible_to(user).select_related(*_RELATED)
     if f.status:
         qs = qs.filter(status__in=f.status)
     if f.category:
-        qs = qs.filter(category_id__in=_category_ids(f.category))
+        qs = qs.filter(category_id__in=selectors.category_subtree_ids(f.category))
     if f.channel:
         qs = qs.filter(channel=f.channel)
     if f.area:
