@@ -44,7 +44,6 @@ _RELATED = (
     "merged_into",
 )
 # Where the finish deadline runs, as the deadline sweep counts it (suspension stops the clock).
-_RUNNING = sorted(lifecycle.OPEN_STATES - {Status.SUSPENDED})
 _ACTION_LABELS = {code: a.label for code, a in lifecycle.ACTIONS.items()} | {
     "register": _("登记"),
     "overdue": _("超期"),
@@ -351,7 +350,7 @@ def _filtered(user, f: TicketFilter):
     if f.urgency:
         qs = qs.filter(urgency=f.urgency)
     if f.overdue is not None:
-        late = Q(status__in=_RUNNING, finish_due_at__lt=timezone.now())
+        late = Q(status__in=lifecycle.RUNNING_STATES, finish_due_at__lt=timezone.now())
         qs = qs.filter(late if f.overdue else ~late)
     if f.received_from:
         qs = qs.filter(received_at__gte=_day_start(f.received_from))

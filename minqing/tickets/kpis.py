@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from minqing.accounts.models import Department, User
 from minqing.areas.models import Area
 from minqing.core.errors import ApplicationError
-from minqing.tickets.lifecycle import OPEN_STATES, Status
+from minqing.tickets.lifecycle import RUNNING_STATES, Status
 from minqing.tickets.models import Category, Channel, TicketEvent
 from minqing.tickets.selectors import tickets_visible_to
 
@@ -47,7 +47,6 @@ _GROUP_COLUMN = {
 HANDLED_STATES = (Status.HANDLED, Status.CLOSED, Status.EVALUATED)
 # Open and the clock running: a suspended demand's deadline is moved on resume, so it is not late
 # while suspended.
-_RUNNING_STATES = sorted(OPEN_STATES - {Status.SUSPENDED})
 GOOD_RATINGS = ("satisfied", "basically_satisfied")
 _NONE = "none"  # the group of demands without a handler / department / sub-area
 
@@ -203,12 +202,12 @@ def _ticket_counts(tickets, dimension: str, now) -> dict[str, KpiRow]:
             accepted_on_time=Count("pk", filter=accepted & Q(accepted_at__lte=F("accept_due_at"))),
             waiting_accept_late=Count(
                 "pk",
-                filter=Q(accepted_at__isnull=True, status__in=_RUNNING_STATES, accept_due_at__lt=now),
+                filter=Q(accepted_at__isnull=True, status__in=RUNNING_STATES, accept_due_at__lt=now),
             ),
             handled=Count("pk", filter=handled),
             handled_on_time=Count("pk", filter=handled & Q(handled_at__lte=F("finish_due_at"))),
             handled_late=Count("pk", filter=handled & Q(handled_at__gt=F("finish_due_at"))),
-            open_late=Count("pk", filter=Q(handled_at__isnull=True, status__in=_RUNNING_STATES, finish_due_at__lt=now)),
+            open_late=Count("pk", filter=Q(handled_at__isnull=True, status__in=RUNNING_STATES, finish_due_at__lt=now)),
             handled_time=Sum(duration, filter=handled),
             finished=Count("pk", filter=Q(status__in=HANDLED_STATES)),
             rated=Count("pk", filter=~Q(rating="")),

@@ -4,6 +4,7 @@ Every page, API call and background sweep asks `check()` before a step; the serv
 new state and one event. The table below is the whole lifecycle; docs/tickets-lifecycle.md draws it
 (a test keeps the drawing and the table the same)."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.db import models
@@ -45,6 +46,11 @@ OPEN_STATES = frozenset(
     }
 )
 FINAL_STATES = frozenset({Status.EVALUATED, Status.MERGED, Status.REJECTED})
+# States in which the finish deadline runs: someone's work and not suspended (handled demands wait for
+# 销号, the community's step, not the handler's lateness). Sorted: the same SQL every time.
+RUNNING_STATES = tuple(sorted(OPEN_STATES - {Status.SUSPENDED}))
+# How close to its finish deadline a demand is 临期.
+DUE_SOON = datetime.timedelta(hours=24)
 
 # Who acts on a demand. "resident" has no account: the portal acts for them after checking the number
 # and phone; "system" is the background sweep and the rating rule (不满意 within 7 days reopens).

@@ -43,9 +43,6 @@ def handlers_for(user) -> QuerySet[User]:
 
 # Lists and queues (the pages) ---------------------------------------------------------------------
 
-# The finish deadline runs while a demand is someone's work and not suspended (as the sweep counts).
-RUNNING = sorted(lifecycle.OPEN_STATES - {Status.SUSPENDED})
-DUE_SOON = datetime.timedelta(hours=24)
 LIST_COUNT_CAP = 1000
 # The levels a role works at: community staff take what is registered in their grids too (the grid
 # worker may be out); above the community only what was escalated to that level.
@@ -142,9 +139,11 @@ def filter_tickets(qs: QuerySet[Ticket], filters: TicketFilters, *, now=None) ->
     if filters.urgency:
         qs = qs.filter(urgency=filters.urgency)
     if filters.due == "overdue":
-        qs = qs.filter(status__in=RUNNING, finish_due_at__lt=now)
+        qs = qs.filter(status__in=lifecycle.RUNNING_STATES, finish_due_at__lt=now)
     elif filters.due == "soon":
-        qs = qs.filter(status__in=RUNNING, finish_due_at__gte=now, finish_due_at__lt=now + DUE_SOON)
+        qs = qs.filter(
+            status__in=lifecycle.RUNNING_STATES, finish_due_at__gte=now, finish_due_at__lt=now + lifecycle.DUE_SOON
+        )
     if filters.received_from:
         qs = qs.filter(received_at__gte=_day_start(filters.received_from))
     if filters.received_to:
@@ -162,11 +161,11 @@ def _day_start(day: datetime.date) -> datetime.datetime:
 
 def due_state(ticket: Ticket, now) -> str:
     """ "overdue" (超期), "soon" (临期) or "" — the badge on a row."""
-    if ticket.status not in RUNNING:
+    if ticket.status not in lifecycle.RUNNING_STATES:
         return ""
     if ticket.finish_due_at < now:
         return "overdue"
-    if ticket.finish_due_at < now + DUE_SOON:
+    if ticket.finish_due_at < now + lifecycle.DUE_SOON:
         return "soon"
     return ""
 

@@ -494,11 +494,6 @@ def _extend_for_suspension(ticket: Ticket, now) -> None:
 
 # The deadline sweep -----------------------------------------------------------------------------
 
-DUE_SOON = datetime.timedelta(hours=24)
-# States in which the finish deadline runs: still someone's work and not suspended (handled demands
-# wait for 销号, which is the community's step, not the handler's lateness).
-_RUNNING = sorted(lifecycle.OPEN_STATES - {Status.SUSPENDED})
-
 
 def deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Mark demands 临期 (due within DUE_SOON) and 超期 (past their finish deadline), once each, and tell
@@ -514,13 +509,13 @@ def deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     counts = {}
     for kind, field, condition in (
         ("overdue", "overdue_at", {"finish_due_at__lt": now}),
-        ("due_soon", "warned_at", {"finish_due_at__gte": now, "finish_due_at__lt": now + DUE_SOON}),
+        ("due_soon", "warned_at", {"finish_due_at__gte": now, "finish_due_at__lt": now + lifecycle.DUE_SOON}),
     ):
         with transaction.atomic():
             # The UPDATE locks and marks each demand once (a concurrent sweep re-checks `IS NULL` after
             # the lock and skips it); the notifications are then written for exactly the demands
             # stamped with this run's `now`, in the same transaction.
-            running = Ticket.objects.filter(status__in=_RUNNING)
+            running = Ticket.objects.filter(status__in=lifecycle.RUNNING_STATES)
             counts[kind] = running.filter(**{f"{field}__isnull": True}, **condition).update(**{field: now})
             if counts[kind]:
                 stamped = running.filter(**{field: now}).order_by("finish_due_at", "pk")
