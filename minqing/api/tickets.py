@@ -332,7 +332,7 @@ def _day_start(day: datetime.date) -> datetime.datetime:
 
 
 def _filtered(user, f: TicketFilter):
-    qs = selectors.tickets_visible_to(user).select_related(*_RELATED)
+    qs = selectors.with_deadline_marks(selectors.tickets_visible_to(user)).select_related(*_RELATED)
     if f.status:
         qs = qs.filter(status__in=f.status)
     if f.category:
@@ -372,7 +372,8 @@ def tickets_list(request, filters: Query[TicketFilter]):
 
 
 def _ticket(user, number: str) -> Ticket:
-    found = selectors.tickets_visible_to(user).select_related(*_RELATED).filter(number=number).first()
+    found = selectors.with_deadline_marks(selectors.tickets_visible_to(user).filter(number=number))
+    found = found.select_related(*_RELATED).first()
     if found is None:
         raise NotFound()
     return found
@@ -456,7 +457,9 @@ def tickets_create(request, payload: TicketCreateIn):
         request=request,
     )
     # The service's own object answers: its category, place and reporter are loaded already, and a
-    # read-back with every join would cost as much again as the intake (bench/tickets_intake.py).
+    # read-back with every join would cost as much again as the intake (bench/tickets_intake.py). A
+    # demand just registered has no deadline marks.
+    ticket.warned_at = ticket.overdue_at = None
     return HttpStatus(201, ticket)
 
 

@@ -136,8 +136,7 @@ class Ticket(models.Model):
     handled_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
-    warned_at = models.DateTimeField(null=True, blank=True)  # 临期 told
-    overdue_at = models.DateTimeField(null=True, blank=True)  # 超期 marked
+    # The sweep's 临期 / 超期 marks are DeadlineMark rows, not columns here (see there).
 
     rating = models.CharField(_("评价"), max_length=20, blank=True)
     rating_comment = models.CharField(_("评价意见"), max_length=500, blank=True)
@@ -183,6 +182,30 @@ class TicketEvent(models.Model):
             # The figures' 退单率: the demands with a dispatch / a return (tickets.kpis).
             models.Index(fields=["action", "ticket"], name="ticket_event_action"),
         ]
+
+
+class DeadlineMark(models.Model):
+    """The sweep's 临期 (told it is due soon) or 超期 (marked overdue) on a demand, at most one of each:
+    the record of it (no event row is written per demand; the timeline shows the mark). A table of its
+    own because the sweep marks ~70,000 demands at once: as columns of tickets_ticket each mark was a
+    new row version with an entry in every one of its ~21 indexes (37 s at 2,000,000 demands); here it
+    is one narrow row in one index (bench/RESULTS.md). A moved deadline deletes the marks so the demand
+    can be marked again, after keeping them as real events (services._keep_deadline_marks)."""
+
+    class Kind(models.TextChoices):
+        # The values are the timeline's event actions.
+        DUE_SOON = "due_soon", _("临期")
+        OVERDUE = "overdue", _("超期")
+
+    # (ticket, kind) as the primary key: the sweep's INSERT … ON CONFLICT DO NOTHING marks each demand
+    # once per kind, and the one index serves the lookups by demand.
+    pk = models.CompositePrimaryKey("ticket_id", "kind")
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="deadline_marks", db_index=False)
+    kind = models.CharField(max_length=20, choices=Kind)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind}"
 
 
 class Whistle(models.Model):

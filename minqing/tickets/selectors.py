@@ -4,7 +4,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,11 +14,21 @@ from minqing.accounts.roles import Role
 from minqing.core.errors import NotFound
 from minqing.tickets import lifecycle
 from minqing.tickets.lifecycle import Status
-from minqing.tickets.models import Category, Ticket, TicketEvent, Whistle
+from minqing.tickets.models import Category, DeadlineMark, Ticket, TicketEvent, Whistle
 
 
 def tickets_visible_to(user) -> QuerySet[Ticket]:
     return Ticket.objects.filter(scope.ticket_q(user))
+
+
+def with_deadline_marks(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """Each demand with `warned_at` (临期) and `overdue_at` (超期): the times of its DeadlineMarks, or
+    None. Subqueries on the marks' primary key, evaluated for the rows returned only (no query per row)."""
+    marks = DeadlineMark.objects.filter(ticket=OuterRef("pk"))
+    return qs.annotate(
+        warned_at=Subquery(marks.filter(kind=DeadlineMark.Kind.DUE_SOON).values("at")[:1]),
+        overdue_at=Subquery(marks.filter(kind=DeadlineMark.Kind.OVERDUE).values("at")[:1]),
+    )
 
 
 def access_ticket(user, number: str, *, for_update: bool = False) -> Ticket:
@@ -30,7 +40,8 @@ def access_ticket(user, number: str, *, for_update: bool = False) -> Ticket:
         if pk is None:
             raise NotFound()
         return Ticket.objects.select_for_update().get(pk=pk)
-    found = qs.filter(number=number).select_related("category", "area", "department", "handler").first()
+    found = with_deadline_marks(qs.filter(number=number)).select_related("category", "area", "department", "handler")
+    found = found.first()
     if found is None:
         raise NotFound()
     return found
@@ -190,9 +201,10 @@ class TicketPage:
 
 def timeline(ticket: Ticket, events: list[TicketEvent]) -> list[TicketEvent]:
     """The demand's events (ordered by time) with the sweep's 临期 / 超期 marks (ticket.warned_at,
-    ticket.overdue_at) as system entries at their time: the sweep writes no row per demand. The
-    entries are unsaved (pk None). A mark already kept as a real event (services._keep_deadline_marks,
-    or an event written by an older sweep, at or after the mark) is not shown twice."""
+    ticket.overdue_at, from with_deadline_marks) as system entries at their time: the sweep writes no
+    event per demand. The entries are unsaved (pk None). A mark already kept as a real event
+    (services._keep_deadline_marks, or an event written by an older sweep, at or after the mark) is not
+    shown twice."""
     marks = []
     for action, at in (("due_soon", ticket.warned_at), ("overdue", ticket.overdue_at)):
         if at is None or any(e.action == action and e.at >= at for e in events):

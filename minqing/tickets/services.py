@@ -5,6 +5,7 @@ as one event, in one transaction."""
 import datetime
 
 from django.db import connection, transaction
+from django.db.models import DateTimeField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,7 +19,17 @@ from minqing.core.errors import ApplicationError, PermissionDenied
 from minqing.registry.cleaning import clean_phone
 from minqing.tickets import lifecycle, notify, routing, selectors
 from minqing.tickets.lifecycle import PREVIOUS, Status
-from minqing.tickets.models import Category, Channel, Level, Ticket, TicketCounter, TicketEvent, Urgency, Whistle
+from minqing.tickets.models import (
+    Category,
+    Channel,
+    DeadlineMark,
+    Level,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+    Urgency,
+    Whistle,
+)
 from minqing.tickets.photos import attachments_store, prepare_photos
 from minqing.tickets.routing import category_limits
 from minqing.workdays.calendar import WorkCalendar
@@ -395,7 +406,6 @@ def _move_deadline(ticket: Ticket, now, *, restart: bool, recount: bool) -> dict
         ticket.finish_due_at, ticket.deadline_provisional = due.at, due.provisional
         if ticket.finish_due_at > now:
             _keep_deadline_marks(ticket)
-            ticket.warned_at = ticket.overdue_at = None
         if restart and ticket.suspended_at is not None:
             # The clock restarted now: a later resume adds only the working days suspended from here.
             ticket.suspended_at = now
@@ -407,14 +417,16 @@ def _move_deadline(ticket: Ticket, now, *, restart: bool, recount: bool) -> dict
 
 
 def _keep_deadline_marks(ticket: Ticket) -> None:
-    """The sweep writes no event for 临期 / 超期 (the stamps are shown as timeline entries); before a
-    moved deadline clears the stamps, they become real events, so the demand's history keeps that it
-    was once overdue."""
-    for action, at in (("due_soon", ticket.warned_at), ("overdue", ticket.overdue_at)):
-        if at is None or ticket.events.filter(action=action, at__gte=at).exists():  # kept already
+    """The sweep writes no event for 临期 / 超期 (the marks are shown as timeline entries); before a
+    moved deadline clears the marks, they become real events, so the demand's history keeps that it
+    was once overdue. Cleared, the sweep can mark the demand again under its new deadline."""
+    marks = DeadlineMark.objects.filter(ticket=ticket)
+    for action, at in marks.order_by("at").values_list("kind", "at"):
+        if ticket.events.filter(action=action, at__gte=at).exists():  # kept already
             continue
         kept = _event(ticket, action, ticket.status, ticket.status, lifecycle.SYSTEM, public=False)
         TicketEvent.objects.filter(pk=kept.pk).update(at=at)  # `at` is auto_now_add: the mark's own time
+    marks.delete()
 
 
 def _recategorise(actor, ticket: Ticket, params: dict, now) -> dict:
@@ -498,26 +510,45 @@ def _extend_for_suspension(ticket: Ticket, now) -> None:
 def deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Mark demands 临期 (due within DUE_SOON) and 超期 (past their finish deadline), once each, and tell
     each one's handler and supervisor (tickets.notify: one message per person and kind per run, a
-    digest when it is more than one demand). Set-based: per kind one UPDATE, one read of the demands
-    it stamped and a handful of notification rows, whatever the count (bench/tickets_scale.py:
+    digest when it is more than one demand). Set-based: per kind one INSERT of the marks, one read of
+    the demands it marked and a handful of notification rows, whatever the count (bench/tickets_scale.py:
     ~73,600 demands crossing a deadline at once among 2,000,000).
 
-    No event row is written per demand: the stamp is the record, and the timeline shows it as a system
-    entry at that time (selectors.timeline); when a moved deadline clears a stamp, the step keeps it
-    as a real event first (_keep_deadline_marks). Writing 73,600 events took 9.6 s of the 24 s sweep."""
+    No event row is written per demand: the DeadlineMark is the record, and the timeline shows it as a
+    system entry at that time (selectors.timeline); when a moved deadline clears a mark, the step keeps
+    it as a real event first (_keep_deadline_marks).
+
+    One transaction: a sweep that fails half-way leaves neither marks nor messages, and the next one
+    does it all again; a second sweep finds everything marked and tells nobody."""
     now = now or timezone.now()
+    running = Ticket.objects.filter(status__in=lifecycle.RUNNING_STATES)
     counts = {}
-    for kind, field, condition in (
-        ("overdue", "overdue_at", {"finish_due_at__lt": now}),
-        ("due_soon", "warned_at", {"finish_due_at__gte": now, "finish_due_at__lt": now + lifecycle.DUE_SOON}),
-    ):
-        with transaction.atomic():
-            # The UPDATE locks and marks each demand once (a concurrent sweep re-checks `IS NULL` after
-            # the lock and skips it); the notifications are then written for exactly the demands
-            # stamped with this run's `now`, in the same transaction.
-            running = Ticket.objects.filter(status__in=lifecycle.RUNNING_STATES)
-            counts[kind] = running.filter(**{f"{field}__isnull": True}, **condition).update(**{field: now})
+    with transaction.atomic(durable=True):
+        for kind, due in (
+            (DeadlineMark.Kind.OVERDUE, running.filter(finish_due_at__lt=now)),
+            (
+                DeadlineMark.Kind.DUE_SOON,
+                running.filter(finish_due_at__gte=now, finish_due_at__lt=now + lifecycle.DUE_SOON),
+            ),
+        ):
+            counts[kind] = _mark(kind, due, now)
             if counts[kind]:
-                stamped = running.filter(**{field: now}).order_by("finish_due_at", "pk")
+                # Exactly the demands this run marked (the mark's `at` is this run's `now`).
+                stamped = due.filter(deadline_marks__kind=kind, deadline_marks__at=now).order_by("finish_due_at", "pk")
                 notify.deadline_notify(kind, list(stamped.values(*notify.DEADLINE_FIELDS)), now=now)
     return counts
+
+
+def _mark(kind: str, due, now: datetime.datetime) -> int:
+    """INSERT … SELECT the marks of `due`'s demands not marked yet: one statement, one narrow row per
+    demand (SQLite ≥ 3.24 and PostgreSQL). NOT EXISTS skips the demands marked in earlier runs without
+    touching the index; ON CONFLICT DO NOTHING is for a concurrent sweep, whose uncommitted marks this
+    one cannot see: the INSERT waits for it and then skips those demands, so each is told once."""
+    unmarked = due.exclude(deadline_marks__kind=kind).order_by()
+    select = unmarked.annotate(mark_kind=Value(kind), mark_at=Value(now, output_field=DateTimeField()))
+    sql, params = select.values_list("pk", "mark_kind", "mark_at").query.sql_with_params()
+    table = DeadlineMark._meta.db_table
+    with connection.cursor() as cursor:
+        insert = f"INSERT INTO {table} (ticket_id, kind, at) {sql} ON CONFLICT (ticket_id, kind) DO NOTHING"
+        cursor.execute(insert, params)
+        return cursor.rowcount

@@ -290,9 +290,9 @@ def test_detail_shows_the_sweeps_overdue_mark_in_the_timeline(api, world, live_a
         f"""
 from datetime import timedelta
 from django.utils import timezone
-from minqing.tickets.models import Ticket
+from minqing.tickets.models import DeadlineMark, Ticket
 at = timezone.now() + timedelta(seconds=1)
-Ticket.objects.filter(number={number!r}).update(overdue_at=at)
+DeadlineMark.objects.create(ticket=Ticket.objects.get(number={number!r}), kind="overdue", at=at)
 emit(at.isoformat())
 """,
     )

@@ -15,7 +15,7 @@ from minqing.accounts.roles import Role
 from minqing.areas.models import Dwelling
 from minqing.tickets import lifecycle, selectors, services
 from minqing.tickets.lifecycle import ACTIONS, PREVIOUS, Status, TransitionError
-from minqing.tickets.models import Category, Ticket, TicketEvent
+from minqing.tickets.models import Category, DeadlineMark, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -209,7 +209,10 @@ def test_the_sweep_marks_due_soon_and_overdue_once_and_skips_suspended(persona):
     fresh = new_ticket(persona)
     counts = services.deadline_sweep()
     assert counts["overdue"] >= 1 and counts["due_soon"] >= 1
-    marked = {t.number: (t.overdue_at is not None, t.warned_at is not None) for t in Ticket.objects.all()}
+    marked = {
+        t.number: (t.overdue_at is not None, t.warned_at is not None)
+        for t in selectors.with_deadline_marks(Ticket.objects.all())
+    }
     assert marked[late.number] == (True, False)
     assert marked[suspended.number] == (False, False)
     assert marked[soon.number] == (False, True)
@@ -217,10 +220,10 @@ def test_the_sweep_marks_due_soon_and_overdue_once_and_skips_suspended(persona):
     assert services.deadline_sweep() == {"overdue": 0, "due_soon": 0}  # once each
     # No event row per demand: the timeline shows the mark as an internal system entry at its time.
     assert not late.events.filter(action__in=["overdue", "due_soon"]).exists()
-    late.refresh_from_db()
     shown = selectors.ticket_page(staff, late.number).events
     assert [e.action for e in shown] == ["register", "overdue"]
-    assert (shown[-1].at, shown[-1].public, shown[-1].actor_label) == (late.overdue_at, False, "系统")
+    marked = DeadlineMark.objects.get(ticket=late, kind="overdue").at
+    assert (shown[-1].at, shown[-1].public, shown[-1].actor_label) == (marked, False, "系统")
     assert shown[-1].to_status == Status.REGISTERED
     assert [e.action for e in selectors.ticket_page(staff, soon.number).events] == ["register", "due_soon"]
 
@@ -232,9 +235,7 @@ def test_a_moved_deadline_keeps_the_overdue_mark_on_the_timeline_and_can_be_mark
     services.ticket_act(actor=staff, number=ticket.number, action="dispatch", department=persona("dept1").department_id)
     Ticket.objects.filter(pk=ticket.pk).update(finish_due_at=timezone.now() - datetime.timedelta(hours=1))
     services.deadline_sweep()
-    ticket.refresh_from_db()
-    marked = ticket.overdue_at
-    assert marked is not None
+    marked = DeadlineMark.objects.get(ticket=ticket, kind="overdue").at
     services.ticket_act(
         actor=staff,
         number=ticket.number,
@@ -244,7 +245,7 @@ def test_a_moved_deadline_keeps_the_overdue_mark_on_the_timeline_and_can_be_mark
         restart_deadline=True,
     )
     ticket.refresh_from_db()
-    assert ticket.overdue_at is None and ticket.finish_due_at > timezone.now()  # to be told again in time
+    assert not ticket.deadline_marks.exists() and ticket.finish_due_at > timezone.now()  # to be told again in time
     kept = ticket.events.get(action="overdue")
     assert (kept.at, kept.public, kept.to_status) == (marked, False, Status.DISPATCHED)
     steps = [e.action for e in selectors.ticket_page(staff, ticket.number).events]

@@ -12,8 +12,8 @@ from django.utils import timezone
 from minqing.accounts.models import User
 from minqing.accounts.roles import Role
 from minqing.inbox.models import Notification
-from minqing.tickets import services
-from minqing.tickets.models import Category, Ticket
+from minqing.tickets import notify, services
+from minqing.tickets.models import Category, DeadlineMark, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,11 @@ def told(ticket, kind=None) -> list[str]:
 @pytest.fixture
 def told_before():
     """The demo's own late demands were told of in an earlier sweep: a sweep now is about the new ones."""
-    Ticket.objects.update(warned_at=timezone.now(), overdue_at=timezone.now())
+    DeadlineMark.objects.bulk_create(
+        DeadlineMark(ticket_id=pk, kind=kind, at=timezone.now())
+        for pk in Ticket.objects.values_list("pk", flat=True)
+        for kind in DeadlineMark.Kind
+    )
 
 
 def file(persona, who="liaison1", text="楼道灯不亮", **place):
@@ -87,6 +91,33 @@ def test_the_supervisor_follows_the_level_and_goes_up_when_nobody_is_there(perso
     services.deadline_sweep(now=other.finish_due_at + datetime.timedelta(minutes=1))
     # Nobody holds it at grid level: the grid's worker; no active community head: the next level up.
     assert told(other, "overdue") == ["grid1", "street1"]
+
+
+def test_a_sweep_that_fails_half_way_marks_nothing_and_tells_nobody(persona, told_before, monkeypatch):
+    """One transaction: the 超期 marks and messages written before the failure go with it, and the next
+    sweep marks and tells everything (nothing was told twice, nothing lost)."""
+    late, soon = file(persona, who="grid1"), file(persona, who="grid1", text="路灯杆倾斜")
+    now = timezone.now()
+    Ticket.objects.filter(pk=late.pk).update(finish_due_at=now - datetime.timedelta(hours=1))
+    Ticket.objects.filter(pk=soon.pk).update(finish_due_at=now + datetime.timedelta(hours=2))
+    real = notify.deadline_notify
+
+    def fails_on_due_soon(kind, rows, **kwargs):  # the 超期 part has been written by now
+        if kind == "due_soon":
+            raise OSError("database connection lost")
+        return real(kind, rows, **kwargs)
+
+    monkeypatch.setattr(notify, "deadline_notify", fails_on_due_soon)
+    with pytest.raises(OSError):
+        services.deadline_sweep(now=now)
+    assert not DeadlineMark.objects.filter(ticket__in=[late, soon]).exists()
+    assert told(late) == [] and told(soon) == []
+
+    monkeypatch.setattr(notify, "deadline_notify", real)
+    assert services.deadline_sweep(now=now) == {"overdue": 1, "due_soon": 1}
+    assert told(late, "overdue") == ["admin1", "grid1"] and told(soon, "due_soon") == ["admin1", "grid1"]
+    assert services.deadline_sweep(now=now) == {"overdue": 0, "due_soon": 0}  # the same moment again: nothing
+    assert Notification.objects.filter(kind__in=["overdue", "due_soon"]).count() == 4
 
 
 def test_dispatch_and_whistle_tell_who_must_act_and_handle_and_close_tell_the_reporter(persona):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from minqing.accounts.models import Department
 from minqing.core.models import AuditEntry
 from minqing.tickets import replies, services
-from minqing.tickets.models import Category, ReplyTemplate, Ticket, TicketEvent
+from minqing.tickets.models import Category, DeadlineMark, ReplyTemplate, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -216,7 +216,7 @@ def test_the_demand_page_shows_the_sweeps_overdue_mark_on_the_timeline(persona, 
     Ticket.objects.filter(pk=t.pk).update(finish_due_at=timezone.now() - datetime.timedelta(hours=1))
     services.deadline_sweep()
     assert not TicketEvent.objects.filter(ticket=t, action="overdue").exists()  # no row: from the stamp
-    marked = timezone.localtime(Ticket.objects.get(pk=t.pk).overdue_at).strftime("%Y-%m-%d %H:%M")
+    marked = timezone.localtime(DeadlineMark.objects.get(ticket=t, kind="overdue").at).strftime("%Y-%m-%d %H:%M")
     html = text(client_as("staff1").get(f"/tickets/{t.number}/"))
     timeline = html[html.index('data-testid="timeline"') :]
     row = timeline[timeline.index('data-action="overdue"') :]
