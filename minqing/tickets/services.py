@@ -540,12 +540,12 @@ def deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
 
 
 def _mark(kind: str, due, now: datetime.datetime) -> int:
-    """INSERT … SELECT the marks of `due`'s demands not marked yet: one statement, one narrow row per
-    demand (SQLite ≥ 3.24 and PostgreSQL). NOT EXISTS skips the demands marked in earlier runs without
-    touching the index; ON CONFLICT DO NOTHING is for a concurrent sweep, whose uncommitted marks this
-    one cannot see: the INSERT waits for it and then skips those demands, so each is told once."""
-    unmarked = due.exclude(deadline_marks__kind=kind).order_by()
-    select = unmarked.annotate(mark_kind=Value(kind), mark_at=Value(now, output_field=DateTimeField()))
+    """INSERT … SELECT a mark for each of `due`'s demands, ON CONFLICT DO NOTHING: one statement, one
+    narrow row per demand newly marked (SQLite ≥ 3.24 and PostgreSQL); the count is of those. The
+    conflict skips the demands marked in earlier runs, and those of a concurrent sweep: the INSERT
+    waits for its transaction, then skips them, so each demand is told once. (A NOT EXISTS instead
+    let PostgreSQL plan a nested loop over the marks table while it filled, 91 s at 70,000 rows.)"""
+    select = due.order_by().annotate(mark_kind=Value(kind), mark_at=Value(now, output_field=DateTimeField()))
     sql, params = select.values_list("pk", "mark_kind", "mark_at").query.sql_with_params()
     table = DeadlineMark._meta.db_table
     with connection.cursor() as cursor:

@@ -39,6 +39,7 @@ class Migration(migrations.Migration):
                 (
                     "ticket",
                     models.ForeignKey(
+                        db_constraint=False,
                         db_index=False,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="deadline_marks",
