@@ -145,10 +145,8 @@ def ticket_list(request):
     page = None
     now = timezone.now()
     if form.is_valid():
-        data = form.cleaned_data
-        filters = selectors.TicketFilters(**{k: data.get(k) or v for k, v in vars(selectors.TicketFilters()).items()})
         qs = selectors.ticket_queue(user) if tab == "mine" else selectors.ticket_list(user)
-        qs = selectors.filter_tickets(qs, filters, now=now)
+        qs = selectors.filter_tickets(qs, form.filters(), now=now)
         qs = qs.order_by("finish_due_at", "pk") if tab == "mine" else qs.order_by("-received_at", "-pk")
         page = paginate(request, qs, per_page=PER_PAGE, cap=selectors.LIST_COUNT_CAP)
         for ticket in page.object_list:
