@@ -40,12 +40,6 @@ _RELATED = (
     "department",
     "merged_into",
 )
-# Where the finish deadline runs, as the deadline sweep counts it (suspension stops the clock).
-_ACTION_LABELS = {code: a.label for code, a in lifecycle.ACTIONS.items()} | {
-    "register": _("登记"),
-    "overdue": _("超期"),
-    "due_soon": _("临期"),
-}
 
 
 # Categories -------------------------------------------------------------------------------------
@@ -258,7 +252,7 @@ class EventOut(Schema):
 
     @staticmethod
     def resolve_label(obj: TicketEvent) -> str:
-        return str(_ACTION_LABELS.get(obj.action, obj.action))
+        return lifecycle.event_label(obj.action)
 
     @staticmethod
     def resolve_actor(obj: TicketEvent) -> str:

@@ -190,6 +190,8 @@ def ticket_create(
         accept_due_at=accept_due.at,
         finish_due_at=finish_due.at,
         deadline_provisional=finish_due.provisional,
+        finish_counted_from=finish_due.counted_from,
+        finish_days_counted=finish_due.days,
     )
     by = actor if actor is not None else lifecycle.RESIDENT  # no account: a resident on the portal
     event = _event(ticket, "register", "", Status.REGISTERED, by, note="", data={"channel": channel})
@@ -393,6 +395,7 @@ def _move_deadline(ticket: Ticket, now, *, restart: bool, recount: bool) -> dict
         calendar = WorkCalendar.load()
         due = routing.finish_deadline(calendar, now if restart else ticket.received_at, ticket.category, ticket.urgency)
         ticket.finish_due_at, ticket.deadline_provisional = due.at, due.provisional
+        ticket.finish_counted_from, ticket.finish_days_counted = due.counted_from, due.days
         if ticket.finish_due_at > now:
             _keep_deadline_marks(ticket)
             ticket.warned_at = ticket.overdue_at = None
@@ -490,6 +493,50 @@ def _extend_for_suspension(ticket: Ticket, now) -> None:
             datetime.datetime.combine(due_day, timezone.localtime(ticket.finish_due_at).time())
         )
         ticket.deadline_provisional = ticket.deadline_provisional or provisional
+        if ticket.finish_days_counted is not None:
+            ticket.finish_days_counted += lost
+
+
+# Deadlines counted on a guessed calendar ------------------------------------------------------
+
+
+def provisional_deadlines_recount(*, now: datetime.datetime | None = None) -> int:
+    """The calendar changed (district staff entered a day or confirmed a year's schedule): every
+    deadline marked 临时 is counted again on the calendar as it is now — the same number of working
+    days (suspensions included) after the same day (the receipt or a restart). A moved deadline is an
+    event on the demand; one still over an unknown year stays 临时. Returns how many moved. Run by
+    the background task the calendar's services enqueue; each demand in its own short transaction,
+    locked, so that a step taken meanwhile is not overwritten."""
+    now = now or timezone.now()
+    calendar = WorkCalendar.load()
+    counted = Ticket.objects.filter(deadline_provisional=True, finish_days_counted__isnull=False)
+    moved = 0
+    for pk in counted.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            ticket = counted.select_for_update().filter(pk=pk).first()
+            if ticket is not None and _recount(ticket, calendar, now):
+                moved += 1
+    return moved
+
+
+def _recount(ticket: Ticket, calendar: WorkCalendar, now) -> bool:
+    day, provisional = calendar.add_working_days(ticket.finish_counted_from, ticket.finish_days_counted)
+    before = ticket.finish_due_at
+    ticket.finish_due_at = timezone.make_aware(datetime.datetime.combine(day, timezone.localtime(before).time()))
+    ticket.deadline_provisional = provisional
+    changed = ticket.finish_due_at != before
+    if changed and ticket.finish_due_at > now:
+        _keep_deadline_marks(ticket)
+        ticket.warned_at = ticket.overdue_at = None
+    ticket.save(update_fields=["finish_due_at", "deadline_provisional", "warned_at", "overdue_at"])
+    if changed:
+        note = _("按录入的节假日安排重新计算办结期限。")
+        data = {
+            "from_finish_due_at": timezone.localtime(before).isoformat(),
+            "to_finish_due_at": timezone.localtime(ticket.finish_due_at).isoformat(),
+        }
+        _event(ticket, "recount", ticket.status, ticket.status, lifecycle.SYSTEM, note=note, data=data)
+    return changed
 
 
 # The deadline sweep -----------------------------------------------------------------------------

@@ -207,13 +207,6 @@ def ticket_bulk(request):
 # One demand --------------------------------------------------------------------------------------
 
 
-def _event_label(event) -> str:
-    action = lifecycle.ACTIONS.get(event.action)
-    if action is not None:
-        return str(action.label)
-    return {"register": _("登记"), "overdue": _("超期"), "due_soon": _("临期")}.get(event.action, event.action)
-
-
 def _reporter(ticket: Ticket) -> dict:
     phone = ticket.reporter_phone
     return {
@@ -231,7 +224,7 @@ def ticket_detail(request, number):
     ticket = data.ticket
     now = timezone.now()
     for event in data.events:
-        event.label = _event_label(event)
+        event.label = lifecycle.event_label(event.action)
         event.who = event.actor.display_name if event.actor_id else event.actor_label
         if event.actor_id and event.actor_label:
             event.who = f"{event.actor_label} · {event.who}"
