@@ -139,7 +139,9 @@ CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}
         if _redis_url
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        # Without Redis, a table in the database (core migration 0003): the portal's rate limits must
+        # be counted once for all web workers, not per process.
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "minqing_cache"}
     )
 }
 

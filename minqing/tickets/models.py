@@ -198,6 +198,7 @@ class Whistle(models.Model):
     called_at = models.DateTimeField(auto_now_add=True)
     check_in_due_at = models.DateTimeField()
     checked_in_at = models.DateTimeField(null=True, blank=True)
+    late_told_at = models.DateTimeField(null=True, blank=True)  # the sweep told of a missed check-in
     reported_at = models.DateTimeField(null=True, blank=True)
     report = models.TextField(blank=True)
 

@@ -5,6 +5,7 @@ as one event, in one transaction."""
 import datetime
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -568,3 +569,29 @@ def deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
                 stamped = running.filter(**{field: now}).order_by("finish_due_at", "pk")
                 notify.deadline_notify(kind, list(stamped.values(*notify.DEADLINE_FIELDS)), now=now)
     return counts
+
+
+# Late check-ins (吹哨报到) ---------------------------------------------------------------------------
+
+
+def whistle_sweep(*, now: datetime.datetime | None = None) -> int:
+    """A unit called in (吹哨) that has not checked in by its limit, on a demand still open: the unit's
+    accounts and the demand's supervisor are told, once per call-in (tickets.notify). Returns how many
+    call-ins were found late. Safe to run twice at once: a call-in is stamped only where still empty."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        late = Whistle.objects.filter(
+            checked_in_at__isnull=True,
+            late_told_at__isnull=True,
+            check_in_due_at__lt=now,
+            ticket__status__in=lifecycle.OPEN_STATES,
+        )
+        count = late.update(late_told_at=now)
+        if count:
+            fields = ("department_id", "department__name", "check_in_due_at", "ticket_id")
+            ticket = {"number": F("ticket__number"), "area_path": F("ticket__area_path"), "level": F("ticket__level")}
+            rows = list(
+                Whistle.objects.filter(late_told_at=now).values(*fields, **ticket).order_by("check_in_due_at", "pk")
+            )
+            notify.whistle_late_notify(rows, now=now)
+    return count

@@ -10,7 +10,7 @@ from minqing.tickets import services
 
 @task
 def deadline_sweep_task() -> dict:
-    return services.deadline_sweep()
+    return {**services.deadline_sweep(), "whistles_late": services.whistle_sweep()}
 
 
 @task

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0005_figures_indexes'),
+        ("tickets", "0005_figures_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ticket',
-            name='finish_counted_from',
+            model_name="ticket",
+            name="finish_counted_from",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='finish_days_counted',
+            model_name="ticket",
+            name="finish_days_counted",
             field=models.PositiveSmallIntegerField(blank=True, null=True),
         ),
     ]
