@@ -22,7 +22,7 @@ COPY_BACK = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0005_figures_indexes")]
+    dependencies = [("tickets", "0007_whistle_late_told")]
 
     operations = [
         migrations.CreateModel(
