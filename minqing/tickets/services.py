@@ -423,6 +423,7 @@ def _keep_deadline_marks(ticket: Ticket) -> None:
     """The sweep writes no event for 临期 / 超期 (the marks are shown as timeline entries); before a
     moved deadline clears the marks, they become real events, so the demand's history keeps that it
     was once overdue. Cleared, the sweep can mark the demand again under its new deadline."""
+    _lock_marks("ROW EXCLUSIVE")
     marks = DeadlineMark.objects.filter(ticket=ticket)
     for action, at in marks.order_by("at").values_list("kind", "at"):
         if ticket.events.filter(action=action, at__gte=at).exists():  # kept already
@@ -570,6 +571,7 @@ def deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
     running = Ticket.objects.filter(status__in=lifecycle.RUNNING_STATES)
     counts = {}
     with transaction.atomic(durable=True):
+        _lock_marks("SHARE ROW EXCLUSIVE")
         for kind, due in (
             (DeadlineMark.Kind.OVERDUE.value, running.filter(finish_due_at__lt=now)),
             (
@@ -583,6 +585,20 @@ def deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
                 stamped = due.filter(deadline_marks__kind=kind, deadline_marks__at=now).order_by("finish_due_at", "pk")
                 notify.deadline_notify(kind, list(stamped.values(*notify.DEADLINE_FIELDS)), now=now)
     return counts
+
+
+def _lock_marks(mode: str) -> None:
+    """The sweep reads the deadlines without locking the demands (a row lock is a write to the ticket
+    table, the cost the marks' own table avoids), so a step that moves a deadline while a sweep runs
+    could have its cleared mark written again from the old deadline. On PostgreSQL the sweep holds the
+    marks table in SHARE ROW EXCLUSIVE mode and such a step takes ROW EXCLUSIVE first (they conflict;
+    steps do not conflict with each other): the step waits for the sweep's commit and then keeps and
+    clears what it marked, or the sweep waits for the step and reads the new deadline. Each as its
+    own statement, so the statements after it read what was committed while waiting. (SQLite has one
+    writer at a time.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {DeadlineMark._meta.db_table} IN {mode} MODE")
 
 
 def _mark(kind: str, due, now: datetime.datetime) -> int:
