@@ -37,10 +37,12 @@ def access_ticket(user, number: str, *, for_update: bool = False) -> Ticket:
     qs = tickets_visible_to(user)
     if for_update:
         # Lock the row itself (the scope filter may hold a subquery PostgreSQL cannot lock through).
+        # NO KEY: a step never changes the id, and a foreign key's check (FOR KEY SHARE, e.g. of a
+        # notification the sweep writes while it holds the marks table) must not wait for it.
         pk = qs.filter(number=number).values_list("pk", flat=True).first()
         if pk is None:
             raise NotFound()
-        return Ticket.objects.select_for_update().get(pk=pk)
+        return Ticket.objects.select_for_update(no_key=True).get(pk=pk)
     found = with_deadline_marks(qs.filter(number=number)).select_related("category", "area", "department", "handler")
     found = found.first()
     if found is None:

@@ -248,7 +248,7 @@ def ticket_act(*, actor, number: str, action: str, note: str = "", photos=(), re
     ticket = (
         selectors.access_ticket(actor, number, for_update=True)
         if not isinstance(actor, str)
-        else Ticket.objects.select_for_update().get(number=number)
+        else Ticket.objects.select_for_update(no_key=True).get(number=number)
     )
     note = (note or "").strip()
     step = lifecycle.check(ticket.status, action, actor, note=note)
@@ -526,7 +526,7 @@ def provisional_deadlines_recount(*, now: datetime.datetime | None = None) -> in
     moved = 0
     for pk in counted.values_list("pk", flat=True).iterator():
         with transaction.atomic():
-            ticket = counted.select_for_update().filter(pk=pk).first()
+            ticket = counted.select_for_update(no_key=True).filter(pk=pk).first()
             if ticket is not None and _recount(ticket, calendar, now):
                 moved += 1
     return moved
@@ -594,8 +594,9 @@ def _lock_marks(mode: str) -> None:
     marks table in SHARE ROW EXCLUSIVE mode and such a step takes ROW EXCLUSIVE first (they conflict;
     steps do not conflict with each other): the step waits for the sweep's commit and then keeps and
     clears what it marked, or the sweep waits for the step and reads the new deadline. Each as its
-    own statement, so the statements after it read what was committed while waiting. (SQLite has one
-    writer at a time.)"""
+    own statement, so the statements after it read what was committed while waiting. The steps lock
+    the demand FOR NO KEY UPDATE, so the sweep's own foreign-key checks never wait for such a step
+    (no deadlock). (SQLite has one writer at a time.)"""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {DeadlineMark._meta.db_table} IN {mode} MODE")
