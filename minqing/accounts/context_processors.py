@@ -19,6 +19,7 @@ NAVIGATION = [
     (_("今日走访"), "visits:today", Capability.VIEW_RESIDENTS, ("/visits/",)),
     (_("导入台账"), "ledger:list", Capability.IMPORT_RESIDENTS, ()),
     (_("诉求统计"), "ticket_kpis:table", Capability.VIEW_TICKET_KPIS, ()),
+    (_("走访统计"), "visits:kpis", Capability.VIEW_VISIT_KPIS, ()),
     (_("标签"), "registry:tags", Capability.MANAGE_TAGS, ()),
     (_("用户管理"), "accounts:users", Capability.VIEW_USERS, ()),
     (_("审计日志"), "accounts:audit", Capability.VIEW_AUDIT, ()),

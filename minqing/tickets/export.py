@@ -21,7 +21,6 @@ from minqing.tickets.models import Ticket
 from minqing.tickets.services import RATINGS
 
 CHUNK = 1000
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TICKET_COLUMNS = [
     (gettext_lazy("编号"), 16),
     (gettext_lazy("分类"), 18),

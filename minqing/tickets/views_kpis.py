@@ -5,10 +5,8 @@ VIEW_TICKET_KPIS capability. Exports are POSTs (each one is an audited act) carr
 the query string, as the residents' export does."""
 
 from functools import wraps
-from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,7 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from minqing.accounts.roles import Capability, has_capability
 from minqing.core.errors import ApplicationError, PermissionDenied
 from minqing.core.forms import form_error
-from minqing.tickets.export import XLSX, export_filename, export_kpis, export_tickets
+from minqing.core.views import xlsx_attachment
+from minqing.tickets.export import export_filename, export_kpis, export_tickets
 from minqing.tickets.forms_kpis import KpiForm, TicketFilterForm
 from minqing.tickets.kpis import COLUMNS, DIMENSIONS, cell_text, ticket_kpis
 from minqing.tickets.selectors import filter_tickets, tickets_visible_to
@@ -31,12 +30,6 @@ def kpi_page(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _attachment(content: bytes, name: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
-    return response
 
 
 def _table(request, form):
@@ -85,7 +78,7 @@ def kpi_xlsx(request):
     if table is None:
         return render(request, "tickets/kpis.html", {"form": form, "table": None, "rows": []}, status=400)
     content = export_kpis(table, viewer=request.user, request=request)
-    return _attachment(content, export_filename("ticket-kpis"))
+    return xlsx_attachment(content, export_filename("ticket-kpis"))
 
 
 @kpi_page
@@ -98,6 +91,6 @@ def ticket_export(request):
         # The form has already refused an end before the start.
         tickets = filter_tickets(tickets_visible_to(request.user), form.filters())
         content = export_tickets(tickets, viewer=request.user, filters=form.audit_filters(), request=request)
-        return _attachment(content, export_filename("tickets"))
+        return xlsx_attachment(content, export_filename("tickets"))
     status = 400 if request.method == "POST" else 200
     return render(request, "tickets/export.html", {"form": form}, status=status)

@@ -1,5 +1,5 @@
-"""Visits as a .xlsx (one row per visit), for the viewer's scope and a period. Audited like the
-resident export: the file carries names, addresses and health readings."""
+"""Visits as a .xlsx (one row per visit), for the viewer's scope and a period, and the figures table
+(走访统计). Audited like the resident export: the file carries names, addresses and health readings."""
 
 import datetime
 import io
@@ -13,6 +13,8 @@ from minqing.accounts.roles import Capability, has_capability
 from minqing.core.audit import audit_record
 from minqing.core.errors import ApplicationError, PermissionDenied
 from minqing.visits import selectors
+from minqing.visits.kpis import COLUMNS as KPI_COLUMNS
+from minqing.visits.kpis import DIMENSIONS, VisitKpiTable
 
 COLUMNS = [
     ("走访时间", 17), ("网格", 12), ("小区", 14), ("楼栋", 8), ("单元", 7), ("房号", 7), ("走访事由", 12),
@@ -83,5 +85,46 @@ def export_visits(*, viewer, start: datetime.date | None, end: datetime.date | N
             request=request,
             target_label=_("走访记录（%(n)d 条）") % {"n": row},
             data={"count": row, "start": start.isoformat(), "end": end.isoformat()},
+        )
+    return output.getvalue()
+
+
+def export_visit_kpis(table: VisitKpiTable, *, viewer, request=None) -> bytes:
+    """The figures table as the page shows it, rates as percentages Excel can compute with."""
+    output = io.BytesIO()
+    workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+    sheet = workbook.add_worksheet(_("走访统计"))
+    head = workbook.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
+    pct = workbook.add_format({"num_format": "0.0%"})
+    bold = workbook.add_format({"bold": True})
+    title = _("走访统计 %(start)s 至 %(end)s（按%(dimension)s）") % {
+        "start": table.start.isoformat(),
+        "end": table.end.isoformat(),
+        "dimension": DIMENSIONS[table.dimension],
+    }
+    sheet.write_string(0, 0, title, bold)
+    sheet.write_string(1, 0, str(DIMENSIONS[table.dimension]), head)
+    sheet.set_column(0, 0, 18)
+    for col, (heading, _value, _kind) in enumerate(KPI_COLUMNS, start=1):
+        sheet.write_string(1, col, str(heading), head)
+        sheet.set_column(col, col, 12)
+    for r, row in enumerate([*table.rows, table.total], start=2):
+        sheet.write_string(r, 0, row.label, bold if row is table.total else None)
+        for col, (_heading, value_of, kind) in enumerate(KPI_COLUMNS, start=1):
+            value = value_of(row)
+            if value is None:
+                sheet.write_string(r, col, "—")
+            elif kind == "rate":
+                sheet.write_number(r, col, value / 100, pct)
+            else:
+                sheet.write_number(r, col, value)
+    workbook.close()
+    with transaction.atomic():
+        audit_record(
+            action="visit.kpi_export",
+            actor=viewer,
+            request=request,
+            target_label=title,
+            data={"dimension": table.dimension, "start": table.start.isoformat(), "end": table.end.isoformat()},
         )
     return output.getvalue()
