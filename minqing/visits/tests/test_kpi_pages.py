@@ -96,10 +96,22 @@ def test_a_bad_period_or_dimension_names_the_field(client_as):
     assert client.post("/visits/kpis/xlsx/?dimension=street").status_code == 400
 
 
-def test_roles_without_the_figures_get_403_and_no_nav_entry(client_as):
+def test_who_has_the_figures_and_how_they_get_there(client_as):
     for username in ("liaison1", "bhead1", "dept1"):
         client = client_as(username)
         assert client.get("/visits/kpis/").status_code == 403
         assert client.post("/visits/kpis/xlsx/").status_code == 403
-        assert "走访统计" not in client.get("/").content.decode()
-    assert 'href="/visits/kpis/"' in client_as("grid1").get("/").content.decode()
+        assert 'href="/visits/kpis/"' not in client.get("/").content.decode()
+    # A grid worker's 统计 is the visit figures; staff's leads to the demands' and both pages link to
+    # each other, the current one marked.
+    assert '<a href="/visits/kpis/">统计</a>' in client_as("grid1").get("/").content.decode()
+    assert 'data-testid="figure-tabs"' not in client_as("grid1").get("/visits/kpis/").content.decode()
+    staff = client_as("staff1")
+    assert '<a href="/tickets/kpis/">统计</a>' in staff.get("/").content.decode()
+    html = staff.get("/visits/kpis/").content.decode()
+    assert '<a href="/tickets/kpis/" aria-current="page">统计</a>' in html  # the section stays lit
+    tabs = html[html.index('data-testid="figure-tabs"') :]
+    assert (
+        '<a href="/tickets/kpis/">诉求统计</a>' in tabs
+        and '<a href="/visits/kpis/" aria-current="page">走访统计</a>' in tabs
+    )
