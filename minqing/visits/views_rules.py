@@ -39,13 +39,14 @@ def _render(request, community, communities, *, failed: CareRuleForm | None = No
     rules = selectors.care_rules_shown(user, community)
     editable = selectors.may_set_care_rules(user, community)
     failed_tag = failed.data.get("tag", "") if failed is not None else None
+    stray = failed is not None and "add" not in failed.data  # until its row is found
     rows = []
     for rule in rules:
         key = str(rule.tag_id or "")
         form = None
         if editable:
-            if failed is not None and failed_tag == key and "add" not in failed.data:
-                form = failed
+            if stray and failed_tag == key:
+                form, stray = failed, False
             else:
                 initial = {"community": community.pk if community else "", "tag": key}
                 form = CareRuleForm(
@@ -69,6 +70,8 @@ def _render(request, community, communities, *, failed: CareRuleForm | None = No
         "editable": editable,
         "add_form": add_form,
         "history": selectors.care_rule_history(user, community),
+        # A refusal for a rule the page has no row for (a tag sent by hand): said above the table.
+        "stray_errors": [e for errors in failed.errors.values() for e in errors] if stray else [],
     }
     return render(request, "visits/rules.html", context, status=status)
 
@@ -81,6 +84,8 @@ def rules(request):
     community, communities = _community(user, raw)
     if request.method == "GET":
         return _render(request, community, communities)
+    if not selectors.may_set_care_rules(user, community):
+        raise PermissionDenied()
     form = CareRuleForm(request.POST)
     if "add" in request.POST:
         tags = selectors.care_rule_tags_without_rule(user, community, selectors.care_rules_shown(user, community))

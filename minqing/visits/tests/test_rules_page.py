@@ -93,6 +93,16 @@ def test_a_bad_interval_is_refused_next_to_its_field(client_as, persona, value, 
     assert not CarePlanRule.objects.filter(community=community, tag=alone).exists()
 
 
+def test_a_tag_of_another_community_is_refused_naming_the_tag(client_as, persona):
+    from minqing.registry import services as registry_services
+
+    own = registry_services.tag_create(actor=persona("district1"), community=persona("staff2").area, name="恒大关注")
+    form = {"community": persona("admin1").area_id, "tag": own.pk, "interval_days": "10", "responsible": "liaison"}
+    response = client_as("admin1").post("/visits/rules/", form)
+    assert response.status_code == 400 and "标签不存在" in response.content.decode()
+    assert not CarePlanRule.objects.filter(tag=own).exists()
+
+
 def test_a_bad_responsible_is_refused_next_to_its_field(client_as, persona):
     community = persona("admin1").area
     response = client_as("admin1").post(
@@ -158,6 +168,8 @@ def test_district_staff_set_the_defaults_and_pick_a_community(client_as, persona
     )
     assert response.status_code == 302
     assert CarePlanRule.objects.get(community=None, tag=None).interval_days == 60
+    history = client.get("/visits/rules/").content.decode()
+    assert "全部住户 每 60 天" in history[history.index('data-testid="rule-history"') :]
     assert "每 60 天" in _row(client.get(f"/visits/rules/?community={admin1.area_id}").content.decode(), "all")
     # A community admin's page is their community: without one named, the form sets the
     # community's own rule, never the shipped default.
