@@ -92,10 +92,16 @@ class CareRuleForm(forms.Form):
 
     community = forms.CharField(required=False, widget=forms.HiddenInput)
     tag = forms.CharField(label=_("标签"), required=False)
+    # aria-label: in a rule's row the fields stand without a visible label.
     interval_days = forms.CharField(
-        label=_("走访周期（天）"), widget=forms.NumberInput(attrs={"min": 1, "max": 366, "inputmode": "numeric"})
+        label=_("走访周期（天）"),
+        widget=forms.NumberInput(
+            attrs={"min": 1, "max": 366, "inputmode": "numeric", "aria-label": _("走访周期（天）")}
+        ),
     )
-    responsible = forms.ChoiceField(label=_("负责人"), choices=Responsible.choices)
+    responsible = forms.ChoiceField(
+        label=_("负责人"), choices=Responsible.choices, widget=forms.Select(attrs={"aria-label": _("负责人")})
+    )
 
     def __init__(self, *args, tags=None, **kwargs):
         super().__init__(*args, **kwargs)
