@@ -115,3 +115,13 @@ def test_who_has_the_figures_and_how_they_get_there(client_as):
         '<a href="/tickets/kpis/">诉求统计</a>' in tabs
         and '<a href="/visits/kpis/" aria-current="page">走访统计</a>' in tabs
     )
+
+
+@pytest.mark.parametrize("username", ["grid1", "staff1", "district1"])
+def test_the_page_costs_the_same_queries_whatever_the_scope(client_as, username, django_assert_max_num_queries):
+    """Two figure queries and the row names, however many grids, workers and visits; the rest is the
+    signed-in user, the session and the navigation (11 on the demo at the time of writing)."""
+    client = client_as(username)
+    for dimension in ("grid", "worker"):
+        with django_assert_max_num_queries(12):
+            assert client.get(f"/visits/kpis/?dimension={dimension}").status_code == 200
