@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from minqing.accounts.roles import Capability, has_capability
 from minqing.core.audit import audit_record
 from minqing.core.errors import ApplicationError, PermissionDenied
+from minqing.core.figures import figures_xlsx
 from minqing.visits import selectors
 from minqing.visits.kpis import COLUMNS as KPI_COLUMNS
 from minqing.visits.kpis import DIMENSIONS, VisitKpiTable
@@ -91,34 +92,13 @@ def export_visits(*, viewer, start: datetime.date | None, end: datetime.date | N
 
 def export_visit_kpis(table: VisitKpiTable, *, viewer, request=None) -> bytes:
     """The figures table as the page shows it, rates as percentages Excel can compute with."""
-    output = io.BytesIO()
-    workbook = xlsxwriter.Workbook(output, {"in_memory": True})
-    sheet = workbook.add_worksheet(_("走访统计"))
-    head = workbook.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
-    pct = workbook.add_format({"num_format": "0.0%"})
-    bold = workbook.add_format({"bold": True})
     title = _("走访统计 %(start)s 至 %(end)s（按%(dimension)s）") % {
         "start": table.start.isoformat(),
         "end": table.end.isoformat(),
         "dimension": DIMENSIONS[table.dimension],
     }
-    sheet.write_string(0, 0, title, bold)
-    sheet.write_string(1, 0, str(DIMENSIONS[table.dimension]), head)
-    sheet.set_column(0, 0, 18)
-    for col, (heading, _value, _kind) in enumerate(KPI_COLUMNS, start=1):
-        sheet.write_string(1, col, str(heading), head)
-        sheet.set_column(col, col, 12)
-    for r, row in enumerate([*table.rows, table.total], start=2):
-        sheet.write_string(r, 0, row.label, bold if row is table.total else None)
-        for col, (_heading, value_of, kind) in enumerate(KPI_COLUMNS, start=1):
-            value = value_of(row)
-            if value is None:
-                sheet.write_string(r, col, "—")
-            elif kind == "rate":
-                sheet.write_number(r, col, value / 100, pct)
-            else:
-                sheet.write_number(r, col, value)
-    workbook.close()
+    dimension = str(DIMENSIONS[table.dimension])
+    content = figures_xlsx(table, KPI_COLUMNS, sheet=_("走访统计"), title=title, dimension=dimension, first_width=18)
     with transaction.atomic():
         audit_record(
             action="visit.kpi_export",
@@ -127,4 +107,4 @@ def export_visit_kpis(table: VisitKpiTable, *, viewer, request=None) -> bytes:
             target_label=title,
             data={"dimension": table.dimension, "start": table.start.isoformat(), "end": table.end.isoformat()},
         )
-    return output.getvalue()
+    return content

@@ -169,26 +169,17 @@ def visit_kpis(user, *, start: datetime.date, end: datetime.date, dimension: str
     )
 
 
-# The table's columns as the page and the .xlsx show them: (heading, value of a row, kind); a rate is
-# a percentage already (VisitKpiRow), None where there is no denominator.
+# The table's columns as the page and the .xlsx show them (core/figures.py): (heading, value of a row,
+# kind); VisitKpiRow's rates are percentages already, None where there is no denominator.
 COLUMNS = [
     (gettext_lazy("走访次数"), lambda r: r.visits, "count"),
     (gettext_lazy("走访户数"), lambda r: r.households_visited, "count"),
     (gettext_lazy("应访户数"), lambda r: r.households, "count"),
-    (gettext_lazy("覆盖率"), lambda r: r.coverage, "rate"),
+    (gettext_lazy("覆盖率"), lambda r: r.coverage, "percent"),
     (gettext_lazy("关爱走访"), lambda r: r.care_visits, "count"),
-    (gettext_lazy("关爱走访按时率"), lambda r: r.care_on_time_rate, "rate"),
+    (gettext_lazy("关爱走访按时率"), lambda r: r.care_on_time_rate, "percent"),
     (gettext_lazy("脱管漏管（户）"), lambda r: r.lost, "count"),
 ]
-
-
-def cell_text(value, kind: str) -> str:
-    """A figure as the page shows it: no denominator is "—", never a made-up 0 % or 100 %."""
-    if value is None:
-        return "—"
-    if kind == "rate":
-        return f"{value:.1f}%"
-    return str(value)
 
 
 def _date(day: datetime.date):

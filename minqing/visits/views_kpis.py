@@ -2,63 +2,29 @@
 worker their grid, staff their community, …). The role gate is VIEW_VISIT_KPIS; the export is a POST
 carrying the filters in the query string (an audited act), as the demands' figures page does."""
 
-from functools import wraps
+from functools import partial
 
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from minqing.accounts.roles import Capability, has_capability
-from minqing.core.errors import ApplicationError, PermissionDenied
-from minqing.core.forms import form_error
+from minqing.accounts.roles import Capability
+from minqing.core.figures import figures_context, figures_page, figures_table
 from minqing.core.views import xlsx_attachment
 from minqing.tickets.export import export_filename
 from minqing.visits.export import export_visit_kpis
 from minqing.visits.forms import VisitKpiForm
-from minqing.visits.kpis import COLUMNS, DIMENSIONS, cell_text, visit_kpis
+from minqing.visits.kpis import COLUMNS, DIMENSIONS, visit_kpis
 
-
-def visit_kpi_page(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not has_capability(request.user, Capability.VIEW_VISIT_KPIS):
-            raise PermissionDenied()
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _table(request, form):
-    """The table for a valid form, or None with the error shown next to its field."""
-    if not form.is_valid():
-        return None
-    try:
-        return visit_kpis(request.user, **form.values())
-    except ApplicationError as exc:
-        form_error(form, exc)
-        return None
+visit_kpi_page = figures_page(Capability.VIEW_VISIT_KPIS)
 
 
 @visit_kpi_page
 @require_GET
 def kpi_table(request):
     form = VisitKpiForm(request.GET)  # bound even when empty: the defaults apply
-    table = _table(request, form)
-    rows = []
-    if table is not None:
-        for row in [*table.rows, table.total]:
-            cells = [(h, cell_text(value_of(row), kind)) for h, value_of, kind in COLUMNS]
-            rows.append({"label": row.label, "total": row is table.total, "cells": cells})
-    context = {
-        "form": form,
-        "table": table,
-        "headings": [heading for heading, _v, _k in COLUMNS],
-        "dimension_label": DIMENSIONS[table.dimension] if table else "",
-        "rows": rows,
-        "query": request.GET.urlencode(),
-    }
+    table = figures_table(form, partial(visit_kpis, request.user))
+    context = figures_context(request, form, table, COLUMNS, DIMENSIONS)
     return render(request, "visits/kpis.html", context, status=200 if table is not None else 400)
 
 
@@ -67,7 +33,7 @@ def kpi_table(request):
 @require_POST
 def kpi_xlsx(request):
     form = VisitKpiForm(request.GET)
-    table = _table(request, form)
+    table = figures_table(form, partial(visit_kpis, request.user))
     if table is None:
         return render(request, "visits/kpis.html", {"form": form, "table": None, "rows": []}, status=400)
     content = export_visit_kpis(table, viewer=request.user, request=request)

@@ -9,9 +9,10 @@ import pytest
 from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
+from minqing.core.figures import cell_text
 from minqing.core.models import AuditEntry
 from minqing.core.views import XLSX
-from minqing.visits.kpis import COLUMNS, cell_text, visit_kpis
+from minqing.visits.kpis import COLUMNS, visit_kpis
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +63,7 @@ def test_the_page_and_the_xlsx_show_the_figures_of_visit_kpis(client_as, persona
         for got, value, (_h, _f, kind) in zip(in_file[label], values, COLUMNS, strict=True):
             if value is None:
                 assert got == "—"
-            elif kind == "rate":
+            elif kind == "percent":
                 assert got * 100 == pytest.approx(value), label
             else:
                 assert got == value, label
