@@ -7,7 +7,7 @@ page being shown (who on it carries the tag that set the rule)."""
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import (
     Case,
@@ -28,7 +28,8 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from minqing.accounts import scope
-from minqing.accounts.roles import Capability, has_capability
+from minqing.accounts.roles import Capability, Role, has_capability
+from minqing.accounts.selectors import audit_entries_visible_to
 from minqing.areas.models import Area, AreaLevel
 from minqing.core.errors import NotFound
 from minqing.registry import selectors as registry
@@ -92,6 +93,7 @@ class Rule:
     interval_days: int
     responsible: str
     min_age: int | None = None  # an age tag: from this age in this community
+    own: bool = False  # the community's own rule, not the shipped default
 
 
 def rules_in_force(community_ids) -> dict[int, list[Rule]]:
@@ -129,6 +131,7 @@ def rules_in_force(community_ids) -> dict[int, list[Rule]]:
                     interval_days=row.interval_days,
                     responsible=row.responsible,
                     min_age=min_age,
+                    own=row.community_id is not None,
                 )
             )
         # Strictest first; at equal intervals a tag's rule before the every-household one, so the
@@ -312,3 +315,68 @@ def care_rules_visible_to(user) -> QuerySet[CarePlanRule]:
     return CarePlanRule.objects.filter(
         Q(community__isnull=True) | Q(community_id__in=_communities_in_scope(user))
     ).select_related("community", "tag")
+
+
+def care_rule_communities(user) -> QuerySet[Area]:
+    """The communities whose rules the user may read on the rules page."""
+    if not has_capability(user, Capability.VIEW_RESIDENTS):
+        return Area.objects.none()
+    return Area.objects.filter(pk__in=_communities_in_scope(user)).order_by("path")
+
+
+def may_set_care_rules(user, community: Area | None) -> bool:
+    """Whether the rules page offers `user` to change the rules of `community` (None: the shipped
+    defaults) — the same rule services.care_rule_set enforces."""
+    if not has_capability(user, Capability.MANAGE_TAGS):
+        return False
+    if community is None:
+        return user.role == Role.DISTRICT_STAFF
+    return community.pk in _communities_in_scope(user)
+
+
+def care_rules_shown(user, community: Area | None) -> list[Rule]:
+    """The rules of `community` in force (its own and the defaults it keeps), or the shipped defaults
+    for None, strictest first. A sensitive tag the viewer may not see keeps its row (the household
+    is still on the due list) without its name, as on 今日走访."""
+    if community is None:
+        rows = (
+            care_rules_visible_to(user)
+            .filter(community__isnull=True)
+            .filter(Q(tag__isnull=True) | Q(tag__retired_at__isnull=True))
+        )
+        rules = [
+            Rule(
+                pk=r.pk,
+                tag_id=r.tag_id,
+                tag_name=r.tag.name if r.tag_id else "",
+                interval_days=r.interval_days,
+                responsible=r.responsible,
+                min_age=r.tag.min_age if r.tag_id else None,
+            )
+            for r in rows
+        ]
+        rules.sort(key=lambda r: (r.interval_days, r.tag_id is None, r.pk))
+    else:
+        rules = rules_in_force([community.pk])[community.pk]
+    hidden = set(Tag.objects.filter(sensitive=True).values_list("pk", flat=True))
+    if has_capability(user, Capability.VIEW_SENSITIVE):
+        hidden = set()
+    return [replace(r, tag_name="") if r.tag_id in hidden else r for r in rules]
+
+
+def care_rule_tags_without_rule(user, community: Area | None, rules: list[Rule]) -> QuerySet[Tag]:
+    """Tags a rule may be added for: shared or the community's own, visible to the user, not yet ruled."""
+    tags = registry.tags_visible_to(user).filter(Q(community__isnull=True) | Q(community=community))
+    return tags.exclude(pk__in=[r.tag_id for r in rules if r.tag_id]).order_by("name")
+
+
+def care_rule_history(user, community: Area | None, *, limit: int = 20):
+    """The rule changes of `community` (None: the defaults), newest first, for those who read the
+    audit log; the rest see the rules as they are."""
+    if not has_capability(user, Capability.VIEW_AUDIT):
+        return []
+    entries = audit_entries_visible_to(user).filter(
+        action__in=["visit.care_rule_set", "visit.care_rule_reset"],
+        data__community=community.pk if community else None,
+    )
+    return list(entries.order_by("-at", "-id")[:limit])

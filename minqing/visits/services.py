@@ -280,11 +280,9 @@ def visit_to_demand(
     return ticket
 
 
-@transaction.atomic
-def care_rule_set(*, actor, community, tag, interval_days, responsible: str, request=None) -> CarePlanRule:
-    """Set how often households of `community` with `tag` (None: every household) must be seen. A
-    community's own rule overrides the shipped default for that tag; `community` None changes the
-    shipped default itself (district staff only)."""
+def _care_rule_target(actor, community, tag):
+    """The community (None: the shipped defaults) and tag (None: every household) of a rule the actor
+    may change; another community reads as missing (404), a role that may not change rules is 403."""
     if not has_capability(actor, Capability.MANAGE_TAGS):
         raise PermissionDenied()
     area = None
@@ -299,6 +297,29 @@ def care_rule_set(*, actor, community, tag, interval_days, responsible: str, req
         tag_obj = registry.tags_visible_to(actor).filter(pk=_pk(tag)).first()
         if tag_obj is None or (tag_obj.community_id not in (None, area.pk if area else None)):
             raise ApplicationError(_("标签不存在。"), field="tag")
+    return area, tag_obj
+
+
+def _care_rule_audit(action: str, *, actor, rule, area, tag_obj, before: dict, request, **data) -> None:
+    audit_record(
+        action=action,
+        actor=actor,
+        target=rule,
+        target_label=str(rule),
+        area_path=area.path if area else (actor.area.path if actor.area_id else ""),
+        request=request,
+        # The community is kept so that the rules page can show its own history.
+        data={"community": area.pk if area else None, "tag": tag_obj.name if tag_obj else None, "before": before}
+        | data,
+    )
+
+
+@transaction.atomic
+def care_rule_set(*, actor, community, tag, interval_days, responsible: str, request=None) -> CarePlanRule:
+    """Set how often households of `community` with `tag` (None: every household) must be seen. A
+    community's own rule overrides the shipped default for that tag; `community` None changes the
+    shipped default itself (district staff only). Setting what is already there writes nothing."""
+    area, tag_obj = _care_rule_target(actor, community, tag)
     days = _int(interval_days, "interval_days")
     if days is None or not 1 <= days <= 366:
         raise ApplicationError(_("走访周期应为 1–366 天。"), field="interval_days")
@@ -307,21 +328,39 @@ def care_rule_set(*, actor, community, tag, interval_days, responsible: str, req
     rule = CarePlanRule.objects.select_for_update().filter(community=area, tag=tag_obj).first()
     if rule is None:
         rule = CarePlanRule(community=area, tag=tag_obj)
+    elif (rule.interval_days, rule.responsible) == (days, responsible):
+        return rule  # a form sent again: no change, no audit line saying there was one
     before = {"interval_days": rule.interval_days, "responsible": rule.responsible} if rule.pk else {}
     rule.interval_days, rule.responsible = days, responsible
     rule.save()
-    audit_record(
-        action="visit.care_rule_set",
+    _care_rule_audit(
+        "visit.care_rule_set",
         actor=actor,
-        target=rule,
-        target_label=str(rule),
-        area_path=area.path if area else (actor.area.path if actor.area_id else ""),
+        rule=rule,
+        area=area,
+        tag_obj=tag_obj,
+        before=before,
         request=request,
-        data={
-            "before": before,
-            "interval_days": days,
-            "responsible": responsible,
-            "tag": tag_obj.name if tag_obj else None,
-        },
+        interval_days=days,
+        responsible=responsible,
     )
     return rule
+
+
+@transaction.atomic
+def care_rule_reset(*, actor, community, tag, request=None) -> None:
+    """Drop a community's own rule for `tag` (None: every household): the shipped default applies
+    there again (or, for a tag with no default, the tag sets no rule)."""
+    if community in (None, ""):
+        raise ApplicationError(_("默认走访计划不能恢复，只能修改。"), field="community")
+    area, tag_obj = _care_rule_target(actor, community, tag)
+    rule = CarePlanRule.objects.select_for_update().filter(community=area, tag=tag_obj).first()
+    if rule is None:
+        raise ApplicationError(_("本社区没有自定的走访计划。"), field="tag")
+    before = {"interval_days": rule.interval_days, "responsible": rule.responsible}
+    pk = rule.pk
+    rule.delete()
+    rule.pk = pk  # the audit line names the row that was dropped
+    _care_rule_audit(
+        "visit.care_rule_reset", actor=actor, rule=rule, area=area, tag_obj=tag_obj, before=before, request=request
+    )

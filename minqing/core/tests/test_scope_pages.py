@@ -242,3 +242,52 @@ def test_ticket_figures_count_exactly_the_scope(client_as, persona, username):
     assert response.status_code == 200
     total = re.search(r'class="total"><th scope="row">[^<]*</th><td[^>]*>(\d+)<', response.content.decode())
     assert int(total.group(1)) == len(expected_for(user).tickets)
+
+
+# 走访统计 and 关爱规则 (/visits/kpis/, /visits/rules/) ---------------------------------------------
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+def test_visit_figures_count_exactly_the_scope(client_as, persona, username):
+    """走访统计: 403 for a role without the figures; for the others the 合计 row counts the visits and
+    the visited households the oracle says the role may see."""
+    from minqing.visits.models import Visit
+
+    user = persona(username)
+    client = client_as(username)
+    response = client.get("/visits/kpis/", {"start": "2000-01-01", "dimension": "worker"})
+    if not has_capability(user, Capability.VIEW_VISIT_KPIS):
+        assert response.status_code == 403
+        assert client.post("/visits/kpis/xlsx/").status_code == 403
+        return
+    assert response.status_code == 200
+    total = re.search(
+        r'class="total"><th scope="row">[^<]*</th><td[^>]*>(\d+)</td><td[^>]*>(\d+)<', response.content.decode()
+    )
+    expected = expected_for(user).visits
+    households = set(Visit.objects.filter(pk__in=expected).values_list("household_id", flat=True))
+    assert (int(total.group(1)), int(total.group(2))) == (len(expected), len(households))
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+def test_care_rules_page_answers_exactly_the_scope(client_as, persona, username):
+    """关爱规则: every community the role keeps residents of answers 200, any other exactly like a
+    missing id (404); a role without residents gets 403."""
+    user = persona(username)
+    client = client_as(username)
+    missing = client.get("/visits/rules/", {"community": MISSING_PK})
+    if not has_capability(user, Capability.VIEW_RESIDENTS):
+        assert missing.status_code == 403
+        assert client.get("/visits/rules/").status_code == 403
+        return
+    assert missing.status_code == 404
+    expected = expected_for(user).communities
+    assert expected
+    for community in Area.objects.filter(level="community"):
+        response = client.get("/visits/rules/", {"community": community.pk})
+        if community.pk in expected:
+            assert response.status_code == 200, community.pk
+            assert community.name in response.content.decode()
+        else:
+            assert response.status_code == 404, community.pk
+            assert CSRF.sub(b"", response.content) == CSRF.sub(b"", missing.content)
