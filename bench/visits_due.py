@@ -20,8 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+# MINQING_BENCH_CODE=/path/to/another/checkout times that checkout's selectors on the same data (the
+# before of a before/after, run back to back).
+ROOT = Path(os.environ.get("MINQING_BENCH_CODE") or Path(__file__).resolve().parent.parent)
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 PG_URL = "postgres://postgres@127.0.0.1:5432/minqing_bench_visits"
 DATASET_VERSION = "visits-due-v1"
