@@ -13,7 +13,6 @@ time.perf_counter (no HTTP, no template). Everything is written by PostgreSQL it
 (INSERT … SELECT generate_series), so the build takes minutes."""
 
 import argparse
-import datetime
 import os
 import statistics
 import sys
@@ -106,7 +105,8 @@ def _token_pool(n: int) -> tuple[list[str], list[str]]:
     rng = random.Random(6)
     ids, phones = [], []
     for _ in range(n):
-        first17 = f"150603{rng.randint(1930, 2020)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randrange(999):03d}"
+        born = f"{rng.randint(1930, 2020)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+        first17 = f"150603{born}{rng.randrange(999):03d}"
         ids.append(fernet.encrypt((first17 + check_character(first17)).encode()).decode("ascii"))
         phones.append(fernet.encrypt(f"139{rng.randrange(10**8):08d}".encode()).decode("ascii"))
     return ids, phones
@@ -136,7 +136,8 @@ PLACES_SQL = [
     """INSERT INTO registry_household (number, created_at, dwelling_id)
        SELECT '', now() - (CASE WHEN random() < 0.01 THEN random() * 80 ELSE 400 + random() * 2500 END)
                           * interval '1 day', d.id
-       FROM areas_dwelling d CROSS JOIN LATERAL generate_series(1, CASE WHEN mod(d.id * 7919, 25) = 0 THEN 2 ELSE 1 END) k""",
+       FROM areas_dwelling d
+       CROSS JOIN LATERAL generate_series(1, CASE WHEN mod(d.id * 7919, 25) = 0 THEN 2 ELSE 1 END) k""",
     # Household sizes 1–5 (12/25/30/20/13 %%); 5 %% of heads are 80 or older.
     """CREATE UNLOGGED TABLE bench_household AS
        SELECT h.id, h.dwelling_id,
@@ -152,11 +153,15 @@ INSERT INTO registry_resident (
     phone, phone_hash, ethnicity, registration_type, political_status, occupation, employer, skills,
     willing_to_serve, notes, health_notes, status, moved_in_on, left_on, left_to, created_at, updated_at,
     dwelling_id, household_id)
-SELECT relation, (%(surnames)s::text[])[1 + floor(r_name * %(n_surnames)s)::int] || (%(given)s::text[])[1 + floor(r_given * %(n_given)s)::int],
+SELECT relation,
+       (%(surnames)s::text[])[1 + floor(r_name * %(n_surnames)s)::int]
+           || (%(given)s::text[])[1 + floor(r_given * %(n_given)s)::int],
        '', '', 'citizen_id', (%(ids)s::text[])[1 + floor(r_id * %(n_tokens)s)::int], NULL,
        current_date - (age * 365.25 + floor(r_day * 365))::int,
        CASE WHEN r_sex < 0.5 THEN 'M' ELSE 'F' END,
-       CASE WHEN age >= 16 AND r_phone < 0.85 THEN (%(phones)s::text[])[1 + floor(r_id * %(n_tokens)s)::int] ELSE '' END, NULL,
+       CASE WHEN age >= 16 AND r_phone < 0.85
+            THEN (%(phones)s::text[])[1 + floor(r_id * %(n_tokens)s)::int] ELSE '' END,
+       NULL,
        '01', 'household', 'masses', '', '', '', false, '', '',
        CASE WHEN r_status < 0.02 THEN 'moved_out' WHEN r_status < 0.03 THEN 'deceased' ELSE 'active' END,
        current_date - 2100 - floor(r_day * 6000)::int,
