@@ -14,7 +14,6 @@ time.perf_counter (no HTTP, no template). Everything is written by PostgreSQL it
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,6 @@ from pathlib import Path
 # before of a before/after, run back to back).
 ROOT = Path(os.environ.get("MINQING_BENCH_CODE") or Path(__file__).resolve().parent.parent)
 sys.path.insert(0, str(ROOT))
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 PG_URL = "postgres://postgres@127.0.0.1:5432/minqing_bench_visits"
 DATASET_VERSION = "visits-due-v1"
@@ -49,13 +47,20 @@ import django  # noqa: E402
 
 django.setup()
 
+# From this script's directory, not the package `bench`: MINQING_BENCH_CODE may put another checkout first.
+from _dataset import (  # noqa: E402
+    area_children,
+    fresh,
+    open_dataset,
+    timed,
+    write_marker,
+)
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench._dataset import ensure_postgres_database, read_marker, write_marker  # noqa: E402
 from minqing.accounts.models import User  # noqa: E402
 from minqing.accounts.roles import Role  # noqa: E402
 from minqing.areas.models import Area, AreaLevel  # noqa: E402
@@ -76,22 +81,6 @@ GIVEN = (
     "伟 强 磊 军 洋 勇 杰 涛 明 超 秀英 桂英 秀兰 玉兰 建国 建华 国强 淑珍 玉珍 丽娜 海燕 晓红 德明 福生 "
     "金山 玉成 长青 永福 芳 娜 敏 静 丽 艳 婷婷 雅琪 子轩 浩然 一诺 梓涵 巴特尔 其其格"
 ).split()
-
-
-def _children(parents, level, per, name_of):
-    made = []
-    for parent in parents:
-        batch = Area.objects.bulk_create(
-            [
-                Area(level=level, code=f"{parent.code}{i:03d}", name=name_of(parent, i), parent=parent, path="")
-                for i in range(1, per + 1)
-            ]
-        )
-        for a in batch:
-            a.path = f"{parent.path}{a.pk}/"
-        made += batch
-    Area.objects.bulk_update(made, ["path"])
-    return made
 
 
 def _token_pool(n: int) -> tuple[list[str], list[str]]:
@@ -309,9 +298,9 @@ def build() -> None:
         district = Area.objects.create(level=AreaLevel.DISTRICT, code="150603", name="民安区", path="")
         district.path = f"/{district.pk}/"
         district.save(update_fields=["path"])
-        subs = _children([district], AreaLevel.SUBDISTRICT, 10, lambda p, i: f"第{i}街道")
-        comms = _children(subs, AreaLevel.COMMUNITY, 10, lambda p, i: f"{p.name}{i}社区")
-        grids = _children(comms, AreaLevel.GRID, 10, lambda p, i: f"{p.name}第{i}网格")
+        subs = area_children([district], AreaLevel.SUBDISTRICT, 10, lambda p, i: f"第{i}街道")
+        comms = area_children(subs, AreaLevel.COMMUNITY, 10, lambda p, i: f"{p.name}{i}社区")
+        grids = area_children(comms, AreaLevel.GRID, 10, lambda p, i: f"{p.name}第{i}网格")
         users = [
             User(username=f"grid{g.pk}", display_name=g.name, role=Role.GRID_WORKER, area=g, password="!")
             for g in grids
@@ -388,15 +377,10 @@ def build() -> None:
 PAGE = 30  # visits.views.PER_PAGE
 
 
-def _fresh(user):
-    user._minqing_scope = None  # a new request computes the scope again
-    return user
-
-
 def _due_page(user, today):
     """What 今日走访 runs (the API the same with 50 rows): the count it shows, the first page, the
     reasons for that page."""
-    qs = selectors.due_for(_fresh(user), today)
+    qs = selectors.due_for(fresh(user), today)
     count = qs.count()
     rows = list(qs[:PAGE])
     selectors.attach_reasons(user, rows, today)
@@ -404,18 +388,7 @@ def _due_page(user, today):
 
 
 def _summary(user, today):
-    return selectors.due_summary_by_grid(_fresh(user), today)
-
-
-def _timed(fn, reps: int):
-    """(median ms, max ms, last result) of `reps` runs after one warm-up."""
-    result = fn()
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        result = fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times), max(times), result
+    return selectors.due_summary_by_grid(fresh(user), today)
 
 
 def _explain(label: str, fn) -> None:
@@ -454,15 +427,15 @@ def measure() -> None:
     for key, label, user in _readers():
         if key not in only:
             continue
-        households = selectors.registry.households_visible_to(_fresh(user)).count()
-        med, mx, (count, rows) = _timed(lambda u=user: _due_page(u, today), ARGS.reps)
+        households = selectors.registry.households_visible_to(fresh(user)).count()
+        med, mx, (count, rows) = timed(lambda u=user: _due_page(u, today), ARGS.reps)
         print(
             f"| {label}，{households:,} 户 | 今日走访：计数 + 首页 {PAGE} 户 + 原因 | {med:.1f} | {mx:.1f} "
             f"| {len(rows)} of {count:,} |",
             flush=True,
         )
         if key != "grid":
-            med, mx, table = _timed(lambda u=user: _summary(u, today), max(3, ARGS.reps // 3))
+            med, mx, table = timed(lambda u=user: _summary(u, today), max(1, ARGS.reps // 3))
             print(f"| {label} | 按网格汇总（页面上方） | {med:.1f} | {mx:.1f} | {len(table)} grids |", flush=True)
         if ARGS.explain:
             _explain(f"{label} — due list", lambda u=user: _due_page(u, today))
@@ -470,14 +443,7 @@ def measure() -> None:
 
 
 def main() -> None:
-    ensure_postgres_database(ARGS.rebuild)
-    marker = read_marker()
-    if marker is None:
-        build()
-    elif marker != _marker():
-        sys.exit(f"the database holds {marker!r}, not {_marker()!r}: run with --rebuild")
-    else:
-        call_command("migrate", verbosity=0)
+    open_dataset(rebuild=ARGS.rebuild, marker=_marker(), build=build)
     if ARGS.build_only:
         return
     measure()
