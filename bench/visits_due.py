@@ -1,7 +1,7 @@
 """The care due list (今日走访, GET /api/v1/visits/due) at district scale: build (once) a PostgreSQL
 database of 1,000,000 residents with care tags and 5,000,000 visits over the last year, then time
-what the page and the API run for three readers — a grid worker (~330 households), a community's
-staff (~3,300) and district staff (~336,000).
+what the page and the API run for three readers — a grid worker (332 households), a community's
+staff (3,328) and district staff (332,800).
 
     .venv/bin/python bench/visits_due.py                  # builds minqing_bench_visits on first run
     .venv/bin/python bench/visits_due.py --reps 15 --explain
