@@ -111,6 +111,27 @@ class Visit(models.Model):
         return [str(Flag(f).label) for f in self.flags if f in Flag.values]
 
 
+class VisitPhoto(models.Model):
+    """A photo of a finding, re-encoded on upload like a demand's (core/photos.py: no EXIF, no
+    location) with its thumbnail, in the private media folder under a random name; served only by
+    visits.views.photo to those who may see the visit. A demand made from the visit refers to the
+    same files (tickets.TicketAttachment rows naming them): nothing is processed or stored twice."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="photos")
+    image = models.FileField(upload_to="visits/%Y/%m/")
+    thumbnail = models.FileField(upload_to="visits/%Y/%m/")
+    content_type = models.CharField(max_length=30)
+    size = models.PositiveIntegerField()  # bytes of the stored (re-encoded) image
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    original_name = models.CharField(_("文件名"), max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("走访照片")
+        ordering = ["pk"]
+
+
 class CarePlanRule(models.Model):
     """How often a household must be seen: every `interval_days` when one of its people carries `tag`
     (every household when `tag` is empty), and who is responsible.

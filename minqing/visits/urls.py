@@ -9,4 +9,6 @@ urlpatterns = [
     path("today/", views.today, name="today"),
     path("new/", views.visit_new, name="new"),
     path("export/", views.visit_export, name="export"),
+    path("photos/<int:pk>/", views.photo, name="photo"),
+    path("photos/<int:pk>/thumb/", views.photo, {"kind": "thumb"}, name="photo_thumb"),
 ]
