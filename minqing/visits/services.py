@@ -260,7 +260,8 @@ def visit_to_demand(
     """Turn a visit's finding into a demand (channel 走访), with the household's dwelling as the place
     and the household's person as reporter, and link both ways: the visit names the demand, the
     demand lists the visit (`ticket.visits`). The visit's photos become the demand's intake photos:
-    rows naming the same files, already checked and re-encoded. Once per visit."""
+    rows naming the same files, already checked and re-encoded (files are never deleted: visits and
+    demands are kept). Once per visit."""
     locked = selectors.visits_visible_to(actor).filter(pk=_pk(visit)).values_list("pk", flat=True).first()
     if locked is None:
         raise NotFound()
@@ -282,9 +283,12 @@ def visit_to_demand(
         reporter_resident=_reporter(visit),
         request=request,
     )
+    photos = list(visit.photos.all())
+    intake = ticket.events.get(action="register") if photos else None  # where intake photos show
     TicketAttachment.objects.bulk_create(
         TicketAttachment(
             ticket=ticket,
+            event=intake,
             image=p.image.name,
             thumbnail=p.thumbnail.name,
             content_type=p.content_type,
@@ -294,7 +298,7 @@ def visit_to_demand(
             original_name=p.original_name,
             uploaded_by_id=visit.worker_id,
         )
-        for p in visit.photos.all()
+        for p in photos
     )
     visit.ticket = ticket
     visit.save(update_fields=["ticket"])

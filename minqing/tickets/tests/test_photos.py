@@ -17,13 +17,7 @@ from minqing.tickets.selectors import tickets_visible_to
 from minqing.tickets.tests.photo_files import GPS_IFD, phone_jpeg, png_file
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path)}},
-    }
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("media")
 
 
 def _create(persona, photos, username="staff1"):
