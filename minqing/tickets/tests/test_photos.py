@@ -16,7 +16,6 @@ from minqing.tickets.models import Category, Ticket, TicketAttachment
 from minqing.tickets.selectors import tickets_visible_to
 from minqing.tickets.tests.photo_files import GPS_IFD, phone_jpeg, png_file
 
-
 pytestmark = pytest.mark.usefixtures("media")
 
 

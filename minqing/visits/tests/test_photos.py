@@ -78,9 +78,7 @@ def test_the_demand_made_from_a_visit_carries_its_photos_and_links_back(client_a
     household, _ = household_with(persona("grid1"))
     grid = client_as("grid1")
     category = Category.objects.get(name="燃气隐患")
-    resp = _post(
-        grid, household, note="燃气软管老化开裂", photos=[phone_jpeg()], to_demand="on", category=category.pk
-    )
+    resp = _post(grid, household, note="燃气软管老化开裂", photos=[phone_jpeg()], to_demand="on", category=category.pk)
     assert resp.status_code == 302, resp.content.decode()[:2000]
     visit = Visit.objects.select_related("ticket").get(household=household)
     ticket, photo = visit.ticket, visit.photos.get()
