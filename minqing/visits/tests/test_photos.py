@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from minqing.core.models import AuditEntry
+from minqing.tickets import services as tickets
 from minqing.tickets.models import Category, TicketAttachment
 from minqing.tickets.tests.photo_files import GPS_IFD, phone_jpeg, png_file
 from minqing.visits.models import Visit, VisitPhoto
@@ -97,3 +98,12 @@ def test_the_demand_made_from_a_visit_carries_its_photos_and_links_back(client_a
     entry = diary[diary.index(f'id="visit-{visit.pk}"') :].split("</li>")[0]
     assert f'href="/tickets/{ticket.number}/"' in entry and ticket.number in entry
     assert 'data-testid="from-visit"' in client_as("staff1").get(f"/tickets/{ticket.number}/").content.decode()
+    # The department the demand is handed to sees the demand and its photo, not the household's diary.
+    staff = persona("staff1")
+    tickets.ticket_act(actor=staff, number=ticket.number, action="accept")
+    tickets.ticket_act(actor=staff, number=ticket.number, action="dispatch", department=persona("dept1").department_id)
+    dept = client_as("dept1")
+    handed = dept.get(f"/tickets/{ticket.number}/").content.decode()
+    assert f'src="/tickets/photos/{attachment.pk}/thumb/"' in handed
+    assert "来自走访" not in handed and f"#visit-{visit.pk}" not in handed
+    assert dept.get(f"/tickets/photos/{attachment.pk}/").status_code == 200
