@@ -59,11 +59,10 @@ from minqing.accounts.models import Department, User  # noqa: E402
 from minqing.accounts.roles import Role  # noqa: E402
 from minqing.areas.models import Area, AreaLevel  # noqa: E402
 from minqing.core.pagination import count_capped  # noqa: E402
-from minqing.tickets.export import filter_tickets  # noqa: E402
 from minqing.tickets.kpis import ticket_kpis  # noqa: E402
 from minqing.tickets.lifecycle import OPEN_STATES  # noqa: E402
 from minqing.tickets.models import Category, Ticket  # noqa: E402
-from minqing.tickets.selectors import tickets_visible_to  # noqa: E402
+from minqing.tickets.selectors import TicketFilters, filter_tickets, tickets_visible_to  # noqa: E402
 from minqing.tickets.services import deadline_sweep  # noqa: E402
 
 # Database set-up --------------------------------------------------------------------------------
@@ -282,7 +281,8 @@ def _queue(user):
 
 
 def _filtered(user, category, status, start, end):
-    qs = filter_tickets(tickets_visible_to(_fresh(user)), status=status, category=category, start=start, end=end)
+    filters = TicketFilters(status=(status,), category=category.pk, received_from=start, received_to=end)
+    qs = filter_tickets(tickets_visible_to(_fresh(user)), filters)
     return qs.select_related("category", "area").order_by("-received_at", "-pk")
 
 

@@ -131,6 +131,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A ledger with more rows than this is previewed and imported by the background worker.
 MINQING_IMPORT_INLINE_ROWS = env_int("MINQING_IMPORT_INLINE_ROWS", 2000)
+# Days an unconfirmed ledger upload and a workbook of refused rows stay on disk (they hold ID numbers).
+MINQING_IMPORT_KEEP_DAYS = env_int("MINQING_IMPORT_KEEP_DAYS", 7)
 # Open311 GeoReport v2: the one jurisdiction_id this server answers for (others are refused).
 MINQING_OPEN311_JURISDICTION = env_str("MINQING_OPEN311_JURISDICTION", "minan.example.cn")
 
@@ -139,7 +141,9 @@ CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}
         if _redis_url
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        # Without Redis, a table in the database (core migration 0003): the portal's rate limits must
+        # be counted once for all web workers, not per process.
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "minqing_cache"}
     )
 }
 

@@ -49,8 +49,9 @@ say "serving"
 # Background work (Django tasks) runs in the database-backed worker.
 "$PY" manage.py db_worker --queue-name '*' --no-reload &
 worker_pid=$!
-# The deployment's scheduler, in small: the 临期 / 超期 sweep every five minutes.
-(while sleep 300; do "$PY" manage.py tickets_sweep >/dev/null; done) &
+# The deployment's scheduler, in small: the 临期 / 超期 sweep every five minutes, and the ledger
+# uploads past their retention.
+(while sleep 300; do "$PY" manage.py tickets_sweep >/dev/null; "$PY" manage.py ledger_expire >/dev/null; done) &
 sweep_pid=$!
 # DEBUG stays on for the demo (the default): WhiteNoise serves static files straight from the finders.
 "$ROOT/.venv/bin/gunicorn" minqing.wsgi --bind "$HOST:$PORT" --workers 2 --threads 4 --timeout 60 \

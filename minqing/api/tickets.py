@@ -10,15 +10,12 @@ table, both asked by the services."""
 import datetime
 from decimal import Decimal
 
-from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status as HttpStatus
 
 from minqing.api.schemas import COMMON_ERRORS, ErrorOut, Id, Input, PageIn, Ref, Text
 from minqing.api.security import BearerToken
-from minqing.areas.models import Area
 from minqing.core.errors import ApplicationError, NotFound
 from minqing.core.pii import mask_phone
 from minqing.registry import selectors as registry
@@ -43,12 +40,6 @@ _RELATED = (
     "department",
     "merged_into",
 )
-# Where the finish deadline runs, as the deadline sweep counts it (suspension stops the clock).
-_ACTION_LABELS = {code: a.label for code, a in lifecycle.ACTIONS.items()} | {
-    "register": _("登记"),
-    "overdue": _("超期"),
-    "due_soon": _("临期"),
-}
 
 
 # Categories -------------------------------------------------------------------------------------
@@ -261,7 +252,7 @@ class EventOut(Schema):
 
     @staticmethod
     def resolve_label(obj: TicketEvent) -> str:
-        return str(_ACTION_LABELS.get(obj.action, obj.action))
+        return lifecycle.event_label(obj.action)
 
     @staticmethod
     def resolve_actor(obj: TicketEvent) -> str:
@@ -327,46 +318,26 @@ class TicketFilter(PageIn):
     q: Text | None = Field(None, max_length=100, description="编号或诉求内容包含的文字")
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def _filtered(user, f: TicketFilter):
-    qs = selectors.tickets_visible_to(user).select_related(*_RELATED)
-    if f.status:
-        qs = qs.filter(status__in=f.status)
-    if f.category:
-        qs = qs.filter(category_id__in=selectors.category_subtree_ids(f.category))
-    if f.channel:
-        qs = qs.filter(channel=f.channel)
-    if f.area:
-        # Any node; the scope above still limits the answer, so another's area finds nothing.
-        path = Area.objects.filter(pk=f.area).values_list("path", flat=True).first()
-        qs = qs.filter(area_path__startswith=path) if path else qs.none()
-    if f.handler:
-        qs = qs.filter(handler_id=f.handler)
-    if f.department:
-        qs = qs.filter(department_id=f.department)
-    if f.urgency:
-        qs = qs.filter(urgency=f.urgency)
-    if f.overdue is not None:
-        late = Q(status__in=lifecycle.RUNNING_STATES, finish_due_at__lt=timezone.now())
-        qs = qs.filter(late if f.overdue else ~late)
-    if f.received_from:
-        qs = qs.filter(received_at__gte=_day_start(f.received_from))
-    if f.received_to:
-        qs = qs.filter(received_at__lt=_day_start(f.received_to + datetime.timedelta(days=1)))
-    if f.q:
-        text = f.q.strip()
-        qs = qs.filter(Q(number__iexact=text) | Q(description__contains=text))
-    return qs
+    filters = selectors.TicketFilters(
+        q=f.q or "",
+        status=tuple(f.status or ()),
+        category=f.category,
+        channel=f.channel or "",
+        urgency=f.urgency or "",
+        due={True: "overdue", False: "not_overdue", None: ""}[f.overdue],
+        area=f.area,
+        received_from=f.received_from,
+        received_to=f.received_to,
+        department=f.department,
+        handler=f.handler,
+    )
+    return selectors.filter_tickets(selectors.tickets_visible_to(user).select_related(*_RELATED), filters)
 
 
 @router.get("/tickets", response={200: TicketList, **COMMON_ERRORS}, operation_id="tickets_list", summary="诉求列表")
 def tickets_list(request, filters: Query[TicketFilter]):
     """管辖范围内的诉求，新接收的在前。反映人电话一律脱敏。"""
-    if filters.received_from and filters.received_to and filters.received_from > filters.received_to:
-        raise ApplicationError(_("结束日期不能早于开始日期。"), field="received_to")
     qs = _filtered(request.auth, filters).order_by("-received_at", "-pk")
     return {"count": qs.count(), "items": list(qs[filters.offset : filters.offset + filters.limit])}
 

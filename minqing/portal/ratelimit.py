@@ -1,6 +1,6 @@
-"""Fixed-window counters in Django's cache (locmem in the demo, Redis where REDIS_URL is set: then all
-web workers share them; with locmem each worker counts on its own, so the demo's limit is per worker).
-The window is part of the key, so a counter expires by itself and no cleanup runs."""
+"""Fixed-window counters in Django's cache, which every web worker shares (Redis where REDIS_URL is
+set, otherwise a table in the database). The window is part of the key, so a counter expires by itself
+and no cleanup runs."""
 
 import hashlib
 import time

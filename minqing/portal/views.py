@@ -22,7 +22,7 @@ from minqing.portal import challenge, ratelimit, selectors
 from minqing.portal.forms import FileForm, FollowForm, RateForm
 from minqing.registry.cleaning import clean_phone
 from minqing.tickets import lifecycle, services
-from minqing.tickets.lifecycle import ACTIONS, Status
+from minqing.tickets.lifecycle import Status
 from minqing.tickets.models import Channel, Ticket
 
 ACCESS_KEY = "portal_access"
@@ -182,7 +182,6 @@ def follow(request):
 def _steps(ticket, *, photos: bool = True) -> list[dict]:
     steps = []
     for event in selectors.public_events(ticket):
-        action = ACTIONS.get(event.action)
         if event.actor_label:
             who = event.actor_label
         elif event.actor is not None:
@@ -193,7 +192,7 @@ def _steps(ticket, *, photos: bool = True) -> list[dict]:
         steps.append(
             {
                 "at": event.at,
-                "label": action.label if action else _("登记"),
+                "label": lifecycle.event_label(event.action),
                 "who": who,
                 "note": event.note,
                 "department": (event.data or {}).get("department") or "",

@@ -16,9 +16,8 @@ from django.utils.translation import gettext_lazy
 
 from minqing.core.audit import audit_record
 from minqing.tickets.kpis import COLUMNS as KPI_COLUMNS
-from minqing.tickets.kpis import DIMENSIONS, KpiTable, period_bounds
-from minqing.tickets.models import Category, Ticket
-from minqing.tickets.selectors import category_subtree_ids
+from minqing.tickets.kpis import DIMENSIONS, KpiTable
+from minqing.tickets.models import Ticket
 from minqing.tickets.services import RATINGS
 
 CHUNK = 1000
@@ -43,29 +42,6 @@ TICKET_COLUMNS = [
     (gettext_lazy("评价"), 8),
     (gettext_lazy("诉求内容"), 40),
 ]
-
-
-def filter_tickets(
-    tickets: QuerySet[Ticket],
-    *,
-    status: str = "",
-    category: Category | None = None,
-    channel: str = "",
-    start: datetime.date | None = None,
-    end: datetime.date | None = None,
-) -> QuerySet[Ticket]:
-    """The list filters on an already scoped queryset: a top-level category takes its sub-categories
-    with it; the period is by receipt, whole local days."""
-    if status:
-        tickets = tickets.filter(status=status)
-    if category is not None:
-        tickets = tickets.filter(category_id__in=category_subtree_ids(category.pk))
-    if channel:
-        tickets = tickets.filter(channel=channel)
-    if start or end:
-        lo, hi = period_bounds(start or datetime.date(2000, 1, 1), end or timezone.localdate())
-        tickets = tickets.filter(received_at__gte=lo, received_at__lt=hi)
-    return tickets
 
 
 def export_filename(kind: str, today: datetime.date | None = None) -> str:

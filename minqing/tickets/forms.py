@@ -10,6 +10,7 @@ from minqing.core.forms import photos_field
 from minqing.tickets import lifecycle
 from minqing.tickets.lifecycle import Status
 from minqing.tickets.models import Channel, Urgency
+from minqing.tickets.selectors import TicketFilters
 
 _BLANK = [("", "—")]
 _DATE = {"type": "date"}
@@ -183,6 +184,22 @@ class ListFilterForm(forms.Form):
         if low and high and low > high:
             self.add_error("received_to", _("结束日期不能早于开始日期。"))
         return data
+
+    def filters(self) -> TicketFilters:
+        data = self.cleaned_data
+        status = data.get("status")
+        return TicketFilters(
+            q=data.get("q") or "",
+            status=tuple(sorted(lifecycle.OPEN_STATES)) if status == STATUS_OPEN else (status,) if status else (),
+            category=data.get("category"),
+            channel=data.get("channel") or "",
+            urgency=data.get("urgency") or "",
+            due=data.get("due") or "",
+            received_from=data.get("received_from"),
+            received_to=data.get("received_to"),
+            department=data.get("department"),
+            handler=data.get("handler"),
+        )
 
 
 class StepForm(forms.Form):

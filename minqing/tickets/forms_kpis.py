@@ -11,6 +11,7 @@ from minqing.core.forms import LABEL_SUFFIX
 from minqing.tickets.kpis import DIMENSIONS
 from minqing.tickets.lifecycle import Status
 from minqing.tickets.models import Category, Channel
+from minqing.tickets.selectors import TicketFilters
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -67,12 +68,16 @@ class TicketFilterForm(PeriodForm):
     )  # fmt: skip
     channel = forms.ChoiceField(label=_("渠道"), choices=[("", _("全部"))] + Channel.choices, required=False)
 
-    def filters(self) -> dict:
+    def filters(self) -> TicketFilters:
         data = self.cleaned_data
-        return {
-            "status": data.get("status") or "",
-            "category": data.get("category"),
-            "channel": data.get("channel") or "",
-            "start": data.get("start"),
-            "end": data.get("end"),
-        }
+        return TicketFilters(
+            status=(data["status"],) if data.get("status") else (),
+            category=data["category"].pk if data.get("category") else None,
+            channel=data.get("channel") or "",
+            received_from=data.get("start"),
+            received_to=data.get("end"),
+        )
+
+    def audit_filters(self) -> dict:
+        """The filters as the user gave them, for the audit log."""
+        return {k: getattr(v, "pk", None) or str(v) for k, v in self.cleaned_data.items() if v}

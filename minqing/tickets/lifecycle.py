@@ -114,6 +114,19 @@ ACTIONS: dict[str, Action] = {
     ]
 }  # fmt: skip
 
+# Events that are not steps of the table: the registration itself and what the system records.
+OTHER_EVENTS = {
+    "register": _("登记"),
+    "due_soon": _("临期"),
+    "overdue": _("超期"),
+    "recount": _("期限重算"),
+}
+
+
+def event_label(code: str) -> str:
+    action = ACTIONS.get(code)
+    return str(action.label if action is not None else OTHER_EVENTS.get(code, code))
+
 
 class TransitionError(ApplicationError):
     status = 409
@@ -237,6 +250,10 @@ def _correction_docs() -> list[str]:
         "  the cleared marks become internal system events first, so the timeline keeps them. (The sweep",
         "  writes no event per demand: the timeline shows a demand's current marks from `warned_at` /",
         "  `overdue_at` as internal system entries at their time.)",
+        "- `recount` (期限重算, system): a finish deadline counted over a year whose holiday schedule is not",
+        "  yet known is marked 临时 (weekends and the statutory holidays alone). When district staff enter",
+        "  a day or confirm the year on /workdays/, a background task counts every 临时 deadline again on",
+        "  the calendar as entered (the same working days after the same day); a moved one is this event.",
         "",
         "## Who is told (站内消息, /inbox/)",
         "",

@@ -132,6 +132,11 @@ class Ticket(models.Model):
     accept_due_at = models.DateTimeField(_("受理期限"))
     finish_due_at = models.DateTimeField(_("办结期限"))
     deadline_provisional = models.BooleanField(default=False)
+    # How the finish deadline was counted: working days (suspensions added) after a local day (the
+    # receipt or a restart), so a provisional one is counted again when the schedule is entered; null
+    # when it runs in hours (urgent).
+    finish_counted_from = models.DateField(null=True, blank=True)
+    finish_days_counted = models.PositiveSmallIntegerField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     handled_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -193,6 +198,7 @@ class Whistle(models.Model):
     called_at = models.DateTimeField(auto_now_add=True)
     check_in_due_at = models.DateTimeField()
     checked_in_at = models.DateTimeField(null=True, blank=True)
+    late_told_at = models.DateTimeField(null=True, blank=True)  # the sweep told of a missed check-in
     reported_at = models.DateTimeField(null=True, blank=True)
     report = models.TextField(blank=True)
 

@@ -141,16 +141,13 @@ def deadline_drafts(kind: str, rows: list[dict]) -> list[Draft]:
             title = ngettext("您有 %(count)s 件诉求已超期", "您有 %(count)s 件诉求已超期", n) % {"count": n}
         else:
             title = ngettext("您有 %(count)s 件诉求临近办结期限", "您有 %(count)s 件诉求临近办结期限", n) % {"count": n}
-        numbers = "、".join(row["number"] for row in found[:DIGEST_NUMBERS])
-        if n > DIGEST_NUMBERS:
-            numbers = _("%(numbers)s 等") % {"numbers": numbers}
-        body = _("%(numbers)s；最早的办结期限 %(due)s") % {"numbers": numbers, "due": _due(first)}
+        body = _("%(numbers)s；最早的办结期限 %(due)s") % {"numbers": _numbers(found), "due": _due(first)}
         drafts.append(Draft(user_id, kind, title, body, None, link))
     return drafts
 
 
 def _due(row: dict) -> str:
-    return timezone.localtime(row["finish_due_at"]).strftime("%Y-%m-%d %H:%M")
+    return _when(row["finish_due_at"])
 
 
 def _descriptions(ids: set[int]) -> dict[int, str]:
@@ -164,6 +161,60 @@ def _descriptions(ids: set[int]) -> dict[int, str]:
 
 def deadline_notify(kind: str, rows: list[dict], *, now=None) -> int:
     return notify_many(deadline_drafts(kind, rows), now=now)
+
+
+def whistle_late_drafts(rows: list[dict]) -> list[Draft]:
+    """Call-ins (吹哨) past their check-in limit, `rows` as whistle_sweep reads them: each unit's accounts
+    are asked to check in, and the demand's supervisor is told which unit is late. One message per
+    person: a single call-in names and links its demand; several are a digest."""
+    units = department_accounts(row["department_id"] for row in rows)
+    bosses = supervisors([{"pk": row["ticket_id"], **row} for row in rows])
+    mine: dict[int, list[dict]] = defaultdict(list)
+    watching: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        for user_id in units.get(row["department_id"], []):
+            mine[user_id].append(row)
+        for user_id in bosses[row["ticket_id"]]:
+            watching[user_id].append(row)
+    drafts = []
+    for user_id, found in mine.items():
+        first, n = found[0], len(found)
+        if n == 1:
+            title = _("吹哨报到已超时：诉求 %(number)s") % {"number": first["number"]}
+            body = _("应于 %(due)s 前报到，请尽快到场并报到。") % {"due": _when(first["check_in_due_at"])}
+            drafts.append(Draft(user_id, Kind.OVERDUE, title, body, first["ticket_id"]))
+        else:
+            title = ngettext("贵单位有 %(count)s 件吹哨未按时报到", "贵单位有 %(count)s 件吹哨未按时报到", n) % {
+                "count": n
+            }
+            drafts.append(Draft(user_id, Kind.OVERDUE, title, _numbers(found), None, reverse("tickets:list")))
+    for user_id, found in watching.items():
+        first, n = found[0], len(found)
+        if n == 1:
+            title = _("%(unit)s 未按时报到：诉求 %(number)s") % {
+                "unit": first["department__name"],
+                "number": first["number"],
+            }
+            body = _("应于 %(due)s 前报到。") % {"due": _when(first["check_in_due_at"])}
+            drafts.append(Draft(user_id, Kind.OVERDUE, title, body, first["ticket_id"]))
+        else:
+            title = ngettext("%(count)s 个吹哨单位未按时报到", "%(count)s 个吹哨单位未按时报到", n) % {"count": n}
+            body = "；".join(f"{row['department__name']} {row['number']}" for row in found[:DIGEST_NUMBERS])
+            drafts.append(Draft(user_id, Kind.OVERDUE, title, body, None, reverse("tickets:list")))
+    return drafts
+
+
+def _when(at) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+
+
+def _numbers(rows: list[dict]) -> str:
+    numbers = "、".join(row["number"] for row in rows[:DIGEST_NUMBERS])
+    return _("%(numbers)s 等") % {"numbers": numbers} if len(rows) > DIGEST_NUMBERS else numbers
+
+
+def whistle_late_notify(rows: list[dict], *, now=None) -> int:
+    return notify_many(whistle_late_drafts(rows), now=now)
 
 
 def _actor_id(actor) -> int | None:

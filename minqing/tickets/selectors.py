@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from minqing.accounts import scope
 from minqing.accounts.models import Department, User
 from minqing.accounts.roles import Role
-from minqing.core.errors import NotFound
+from minqing.areas.models import Area
+from minqing.core.errors import ApplicationError, NotFound
 from minqing.tickets import lifecycle
 from minqing.tickets.lifecycle import Status
 from minqing.tickets.models import Category, Ticket, TicketEvent, Whistle
@@ -87,15 +88,19 @@ def has_queue(user) -> bool:
     return user.role in lifecycle.HANDLERS
 
 
-@dataclass
+@dataclass(frozen=True)
 class TicketFilters:
-    q: str = ""
-    status: str = ""
-    category: int | None = None
+    """The filters of every demand list: the list page, its .xlsx export and the API. Each is
+    optional; they narrow an already scoped queryset."""
+
+    q: str = ""  # a number (whole or its MQ… beginning) or text of the description
+    status: tuple[str, ...] = ()  # any of these states
+    category: int | None = None  # with its sub-categories
     channel: str = ""
     urgency: str = ""
-    due: str = ""  # "soon" (临期) or "overdue" (超期)
-    received_from: datetime.date | None = None
+    due: str = ""  # "soon" (临期), "overdue" (超期) or "not_overdue"
+    area: int | None = None  # with the areas under it
+    received_from: datetime.date | None = None  # local days, both ends included
     received_to: datetime.date | None = None
     department: int | None = None
     handler: int | None = None
@@ -114,11 +119,13 @@ def category_subtree_ids(root: int) -> list[int]:
     while todo:
         pk = todo.pop()
         found.append(pk)
-        todo.extend(children.get(pk, []))
+        todo.extend(children.get(pk, ()))
     return found
 
 
 def filter_tickets(qs: QuerySet[Ticket], filters: TicketFilters, *, now=None) -> QuerySet[Ticket]:
+    if filters.received_from and filters.received_to and filters.received_from > filters.received_to:
+        raise ApplicationError(_("结束日期不能早于开始日期。"), field="received_to")
     now = now or timezone.now()
     text = (filters.q or "").strip()
     if text:
@@ -128,22 +135,27 @@ def filter_tickets(qs: QuerySet[Ticket], filters: TicketFilters, *, now=None) ->
             qs = qs.filter(number__startswith=text.upper())
         else:
             qs = qs.filter(description__contains=text)
-    if filters.status == "open":
-        qs = qs.filter(status__in=lifecycle.OPEN_STATES)
-    elif filters.status:
-        qs = qs.filter(status=filters.status)
+    if filters.status:
+        qs = qs.filter(status__in=filters.status)
     if filters.category:
         qs = qs.filter(category_id__in=category_subtree_ids(filters.category))
     if filters.channel:
         qs = qs.filter(channel=filters.channel)
     if filters.urgency:
         qs = qs.filter(urgency=filters.urgency)
+    overdue = Q(status__in=lifecycle.RUNNING_STATES, finish_due_at__lt=now)
     if filters.due == "overdue":
-        qs = qs.filter(status__in=lifecycle.RUNNING_STATES, finish_due_at__lt=now)
+        qs = qs.filter(overdue)
+    elif filters.due == "not_overdue":
+        qs = qs.filter(~overdue)
     elif filters.due == "soon":
         qs = qs.filter(
             status__in=lifecycle.RUNNING_STATES, finish_due_at__gte=now, finish_due_at__lt=now + lifecycle.DUE_SOON
         )
+    if filters.area:
+        # Any node; the scope already limits the answer, so another's area finds nothing.
+        path = Area.objects.filter(pk=filters.area).values_list("path", flat=True).first()
+        qs = qs.filter(area_path__startswith=path) if path else qs.none()
     if filters.received_from:
         qs = qs.filter(received_at__gte=_day_start(filters.received_from))
     if filters.received_to:

@@ -5,6 +5,7 @@ as one event, in one transaction."""
 import datetime
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -190,6 +191,8 @@ def ticket_create(
         accept_due_at=accept_due.at,
         finish_due_at=finish_due.at,
         deadline_provisional=finish_due.provisional,
+        finish_counted_from=finish_due.counted_from,
+        finish_days_counted=finish_due.days,
     )
     by = actor if actor is not None else lifecycle.RESIDENT  # no account: a resident on the portal
     event = _event(ticket, "register", "", Status.REGISTERED, by, note="", data={"channel": channel})
@@ -393,6 +396,7 @@ def _move_deadline(ticket: Ticket, now, *, restart: bool, recount: bool) -> dict
         calendar = WorkCalendar.load()
         due = routing.finish_deadline(calendar, now if restart else ticket.received_at, ticket.category, ticket.urgency)
         ticket.finish_due_at, ticket.deadline_provisional = due.at, due.provisional
+        ticket.finish_counted_from, ticket.finish_days_counted = due.counted_from, due.days
         if ticket.finish_due_at > now:
             _keep_deadline_marks(ticket)
             ticket.warned_at = ticket.overdue_at = None
@@ -490,6 +494,50 @@ def _extend_for_suspension(ticket: Ticket, now) -> None:
             datetime.datetime.combine(due_day, timezone.localtime(ticket.finish_due_at).time())
         )
         ticket.deadline_provisional = ticket.deadline_provisional or provisional
+        if ticket.finish_days_counted is not None:
+            ticket.finish_days_counted += lost
+
+
+# Deadlines counted on a guessed calendar ------------------------------------------------------
+
+
+def provisional_deadlines_recount(*, now: datetime.datetime | None = None) -> int:
+    """The calendar changed (district staff entered a day or confirmed a year's schedule): every
+    deadline marked 临时 is counted again on the calendar as it is now — the same number of working
+    days (suspensions included) after the same day (the receipt or a restart). A moved deadline is an
+    event on the demand; one still over an unknown year stays 临时. Returns how many moved. Run by
+    the background task the calendar's services enqueue; each demand in its own short transaction,
+    locked, so that a step taken meanwhile is not overwritten."""
+    now = now or timezone.now()
+    calendar = WorkCalendar.load()
+    counted = Ticket.objects.filter(deadline_provisional=True, finish_days_counted__isnull=False)
+    moved = 0
+    for pk in counted.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            ticket = counted.select_for_update().filter(pk=pk).first()
+            if ticket is not None and _recount(ticket, calendar, now):
+                moved += 1
+    return moved
+
+
+def _recount(ticket: Ticket, calendar: WorkCalendar, now) -> bool:
+    day, provisional = calendar.add_working_days(ticket.finish_counted_from, ticket.finish_days_counted)
+    before = ticket.finish_due_at
+    ticket.finish_due_at = timezone.make_aware(datetime.datetime.combine(day, timezone.localtime(before).time()))
+    ticket.deadline_provisional = provisional
+    changed = ticket.finish_due_at != before
+    if changed and ticket.finish_due_at > now:
+        _keep_deadline_marks(ticket)
+        ticket.warned_at = ticket.overdue_at = None
+    ticket.save(update_fields=["finish_due_at", "deadline_provisional", "warned_at", "overdue_at"])
+    if changed:
+        note = _("按录入的节假日安排重新计算办结期限。")
+        data = {
+            "from_finish_due_at": timezone.localtime(before).isoformat(),
+            "to_finish_due_at": timezone.localtime(ticket.finish_due_at).isoformat(),
+        }
+        _event(ticket, "recount", ticket.status, ticket.status, lifecycle.SYSTEM, note=note, data=data)
+    return changed
 
 
 # The deadline sweep -----------------------------------------------------------------------------
@@ -521,3 +569,29 @@ def deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
                 stamped = running.filter(**{field: now}).order_by("finish_due_at", "pk")
                 notify.deadline_notify(kind, list(stamped.values(*notify.DEADLINE_FIELDS)), now=now)
     return counts
+
+
+# Late check-ins (吹哨报到) ---------------------------------------------------------------------------
+
+
+def whistle_sweep(*, now: datetime.datetime | None = None) -> int:
+    """A unit called in (吹哨) that has not checked in by its limit, on a demand still open: the unit's
+    accounts and the demand's supervisor are told, once per call-in (tickets.notify). Returns how many
+    call-ins were found late. Safe to run twice at once: a call-in is stamped only where still empty."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        late = Whistle.objects.filter(
+            checked_in_at__isnull=True,
+            late_told_at__isnull=True,
+            check_in_due_at__lt=now,
+            ticket__status__in=lifecycle.OPEN_STATES,
+        )
+        count = late.update(late_told_at=now)
+        if count:
+            fields = ("department_id", "department__name", "check_in_due_at", "ticket_id")
+            ticket = {"number": F("ticket__number"), "area_path": F("ticket__area_path"), "level": F("ticket__level")}
+            rows = list(
+                Whistle.objects.filter(late_told_at=now).values(*fields, **ticket).order_by("check_in_due_at", "pk")
+            )
+            notify.whistle_late_notify(rows, now=now)
+    return count

@@ -1,6 +1,7 @@
-"""Background work of the demands: the deadline sweep (临期 / 超期). Enqueued by the deployment's
-scheduler (cron or a systemd timer running `manage.py tickets_sweep`, or this task every few minutes);
-safe to run twice at once: each mark is set only where it is still empty."""
+"""Background work of the demands: the deadline sweep (临期 / 超期), enqueued by the deployment's
+scheduler (cron or a systemd timer running `manage.py tickets_sweep`, or this task every few minutes;
+safe to run twice at once: each mark is set only where it is still empty), and the recount of the
+deadlines marked 临时, enqueued by the calendar's services when a day or a year is entered."""
 
 from django.tasks import task
 
@@ -9,4 +10,9 @@ from minqing.tickets import services
 
 @task
 def deadline_sweep_task() -> dict:
-    return services.deadline_sweep()
+    return {**services.deadline_sweep(), "whistles_late": services.whistle_sweep()}
+
+
+@task
+def provisional_deadlines_recount_task() -> int:
+    return services.provisional_deadlines_recount()

@@ -146,10 +146,8 @@ def ticket_list(request):
     page = None
     now = timezone.now()
     if form.is_valid():
-        data = form.cleaned_data
-        filters = selectors.TicketFilters(**{k: data.get(k) or v for k, v in vars(selectors.TicketFilters()).items()})
         qs = selectors.ticket_queue(user) if tab == "mine" else selectors.ticket_list(user)
-        qs = selectors.filter_tickets(qs, filters, now=now)
+        qs = selectors.filter_tickets(qs, form.filters(), now=now)
         qs = qs.order_by("finish_due_at", "pk") if tab == "mine" else qs.order_by("-received_at", "-pk")
         page = paginate(request, qs, per_page=PER_PAGE, cap=selectors.LIST_COUNT_CAP)
         for ticket in page.object_list:
@@ -210,13 +208,6 @@ def ticket_bulk(request):
 # One demand --------------------------------------------------------------------------------------
 
 
-def _event_label(event) -> str:
-    action = lifecycle.ACTIONS.get(event.action)
-    if action is not None:
-        return str(action.label)
-    return {"register": _("登记"), "overdue": _("超期"), "due_soon": _("临期")}.get(event.action, event.action)
-
-
 def _reporter(ticket: Ticket) -> dict:
     phone = ticket.reporter_phone
     return {
@@ -234,7 +225,7 @@ def ticket_detail(request, number):
     ticket = data.ticket
     now = timezone.now()
     for event in data.events:
-        event.label = _event_label(event)
+        event.label = lifecycle.event_label(event.action)
         event.who = event.actor.display_name if event.actor_id else event.actor_label
         if event.actor_id and event.actor_label:
             event.who = f"{event.actor_label} · {event.who}"

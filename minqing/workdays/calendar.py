@@ -24,6 +24,10 @@ END_OF_DAY = datetime.time(23, 59, 59)
 class Deadline:
     at: datetime.datetime
     provisional: bool  # counted over a year whose schedule is not yet known in full
+    # What was counted — `days` working days after the local day `counted_from` — so that a
+    # provisional deadline can be counted again once the schedule is known; None for hours.
+    counted_from: datetime.date | None = None
+    days: int | None = None
 
 
 @functools.lru_cache(maxsize=64)
@@ -114,7 +118,7 @@ class WorkCalendar:
         local = timezone.localtime(received_at)
         day, provisional = self.add_working_days(local.date(), count)
         at = timezone.make_aware(datetime.datetime.combine(day, END_OF_DAY), local.tzinfo)
-        return Deadline(at=at, provisional=provisional)
+        return Deadline(at=at, provisional=provisional, counted_from=local.date(), days=count)
 
     def hours_deadline(self, received_at: datetime.datetime, hours: int) -> Deadline:
         """Urgent demands and acceptance limits run on the clock, holidays included."""

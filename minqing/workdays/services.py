@@ -32,6 +32,7 @@ def day_override_set(*, actor, day, is_workday: bool, note: str = "", request=No
     audit_record(
         action="calendar.day", actor=actor, target=override, request=request, data={"workday": override.is_workday}
     )
+    _recount_deadlines()
     return override
 
 
@@ -48,4 +49,13 @@ def schedule_year_confirm(*, actor, year: int, request=None) -> ScheduleYear:
         raise ApplicationError(_("请先录入 %(year)d 年的放假和调休日期。") % {"year": year}, field="year")
     confirmed, _created = ScheduleYear.objects.get_or_create(year=year, defaults={"confirmed_by": actor})
     audit_record(action="calendar.confirm_year", actor=actor, target=confirmed, request=request)
+    _recount_deadlines()
     return confirmed
+
+
+def _recount_deadlines() -> None:
+    """Deadlines counted on a guess for this calendar are counted again, in the background (there may
+    be thousands), once this change is committed."""
+    from minqing.tickets.tasks import provisional_deadlines_recount_task  # the demands build on the calendar
+
+    transaction.on_commit(provisional_deadlines_recount_task.enqueue)

@@ -76,5 +76,7 @@ def confirm_year(request):
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
     else:
-        messages.success(request, _("%(year)d 年的安排已确认，期限不再标为临时。") % {"year": year})
+        messages.success(
+            request, _("%(year)d 年的安排已确认；标为临时的办结期限正在后台按此重新计算。") % {"year": year}
+        )
     return redirect(f"{reverse('workdays:calendar')}?year={year}")

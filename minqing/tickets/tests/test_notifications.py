@@ -192,3 +192,26 @@ def test_the_sweep_costs_the_same_queries_for_few_or_many(persona, django_assert
     for who in ("grid1", "admin1"):
         digest = Notification.objects.get(kind="overdue", recipient__username=who)
         assert digest.ticket is None and int(digest.title.split()[1]) >= 12
+
+
+def test_a_unit_that_misses_its_check_in_is_told_and_so_is_the_community_once(persona):
+    from minqing.tickets.models import Whistle
+
+    staff, dept1, dept2 = persona("staff1"), persona("dept1"), persona("dept2")
+    ticket = file(persona)
+    services.ticket_act(actor=staff, number=ticket.number, action="accept")
+    departments = [dept1.department_id, dept2.department_id]
+    services.ticket_act(actor=staff, number=ticket.number, action="whistle", note="联合处置", departments=departments)
+    Whistle.objects.exclude(ticket=ticket).update(late_told_at=timezone.now())  # the demo's own, told before
+    services.ticket_act(actor=dept1, number=ticket.number, action="check_in")
+    limit = Whistle.objects.get(ticket=ticket, department=dept2.department).check_in_due_at
+
+    assert services.whistle_sweep(now=limit - datetime.timedelta(minutes=1)) == 0
+    assert services.whistle_sweep(now=limit + datetime.timedelta(minutes=1)) == 1
+    late = Notification.objects.filter(ticket=ticket, kind="overdue")
+    assert sorted(late.values_list("recipient__username", flat=True)) == ["admin1", "dept2"]
+    assert late.get(recipient=dept2).title == f"吹哨报到已超时：诉求 {ticket.number}"
+    assert late.get(recipient__username="admin1").title == f"{dept2.department.name} 未按时报到：诉求 {ticket.number}"
+    # Once: the next sweep finds nothing new.
+    assert services.whistle_sweep(now=limit + datetime.timedelta(hours=5)) == 0
+    assert late.count() == 2
