@@ -4,8 +4,8 @@ position, camera, time) survives, turned upright first, and given a small JPEG t
 
 `prepare_photos` does every check in memory before anything is written, so a bad file refuses the
 whole submission and stores nothing; `photo_save` writes one checked photo's files onto the model
-row that holds them (fields image, thumbnail, content_type, size, width, height, original_name),
-inside the caller's transaction. The files are served only through views that check scope
+row that holds them (a core.models.StoredPhoto with its image and thumbnail), inside the caller's
+transaction. The files are served only through views that check scope
 (`photo_file`)."""
 
 import io

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from minqing.areas.models import Area, AreaLevel
+from minqing.core.models import StoredPhoto
 from minqing.registry.models import Household, Resident, Tag
 
 
@@ -111,7 +112,7 @@ class Visit(models.Model):
         return [str(Flag(f).label) for f in self.flags if f in Flag.values]
 
 
-class VisitPhoto(models.Model):
+class VisitPhoto(StoredPhoto):
     """A photo of a finding, re-encoded on upload like a demand's (core/photos.py: no EXIF, no
     location) with its thumbnail, in the private media folder under a random name; served only by
     visits.views.photo to those who may see the visit. A demand made from the visit refers to the
@@ -120,11 +121,6 @@ class VisitPhoto(models.Model):
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="photos")
     image = models.FileField(upload_to="visits/%Y/%m/")
     thumbnail = models.FileField(upload_to="visits/%Y/%m/")
-    content_type = models.CharField(max_length=30)
-    size = models.PositiveIntegerField()  # bytes of the stored (re-encoded) image
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
-    original_name = models.CharField(_("文件名"), max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
