@@ -2,7 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from minqing.core.forms import LABEL_SUFFIX
+from minqing.core.forms import LABEL_SUFFIX, photos_field
 from minqing.tickets.forms_kpis import PeriodForm, month_start
 from minqing.tickets.models import Category
 from minqing.visits.kpis import DIMENSIONS
@@ -23,6 +23,7 @@ class VisitForm(forms.Form):
         label=_("见到的人"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
     )
     note = forms.CharField(label=_("走访情况"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    photos = photos_field()
     temperature = forms.CharField(
         label=_("体温（℃）"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 5})
     )

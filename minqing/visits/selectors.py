@@ -36,7 +36,7 @@ from minqing.areas.models import Area, AreaLevel
 from minqing.core.errors import NotFound
 from minqing.registry import selectors as registry
 from minqing.registry.models import Household, Resident, ResidentStatus, Tag, TagThreshold
-from minqing.visits.models import CarePlanRule, Visit
+from minqing.visits.models import CarePlanRule, Visit, VisitPhoto
 
 _PLACE = ("household__dwelling__building__estate", "household__dwelling__building__grid", "household__dwelling__unit")
 
@@ -54,6 +54,19 @@ def access_visit(user, pk) -> Visit:
         raise NotFound() from None
 
 
+def access_visit_photo(user, pk) -> VisitPhoto:
+    """A photo of a visit the user may see, else NotFound."""
+    found = VisitPhoto.objects.filter(pk=pk, visit__in=visits_visible_to(user)).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def visit_from_demand(user, ticket) -> Visit | None:
+    """The visit whose finding became `ticket`, if the user may see it (the demand page's 来自走访)."""
+    return visits_visible_to(user).filter(ticket=ticket).only("pk", "visited_at", "household").first()
+
+
 def may_see_readings(user, visit: Visit) -> bool:
     """Health readings are sensitive: roles with VIEW_SENSITIVE, and the worker who took them."""
     return visit.worker_id == getattr(user, "pk", None) or has_capability(user, Capability.VIEW_SENSITIVE)
@@ -62,6 +75,7 @@ def may_see_readings(user, visit: Visit) -> bool:
 def _diary(user, visits: QuerySet[Visit], limit: int) -> list[Visit]:
     rows = list(
         visits.select_related("worker", "ticket", "resident")
+        .prefetch_related("photos")
         # Who was met, as one text in the same query (the doorstep page counts its queries).
         .annotate(met_names=StringAgg("met__name", Value("、")))
         .order_by("-visited_at", "-pk")[:limit]

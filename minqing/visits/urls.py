@@ -13,4 +13,6 @@ urlpatterns = [
     path("kpis/xlsx/", views_kpis.kpi_xlsx, name="kpis_xlsx"),
     path("rules/", views_rules.rules, name="rules"),
     path("rules/reset/", views_rules.rule_reset, name="rule_reset"),
+    path("photos/<int:pk>/", views.photo, name="photo"),
+    path("photos/<int:pk>/thumb/", views.photo, {"kind": "thumb"}, name="photo_thumb"),
 ]
