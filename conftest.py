@@ -65,6 +65,16 @@ def persona(db):
 
 
 @pytest.fixture
+def media(settings, tmp_path):
+    """Uploaded files (photos) in the test's own folder, not in MINQING_VAR_DIR."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path)}},
+    }
+    return tmp_path
+
+
+@pytest.fixture
 def client_as(db):
     """A test client signed in as a persona, the way the sign-in page leaves a session."""
     from minqing.accounts.models import User

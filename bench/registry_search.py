@@ -108,7 +108,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench._dataset import ensure_postgres_database, read_marker, write_marker  # noqa: E402
+from bench._dataset import area_children, ensure_postgres_database, read_marker, write_marker  # noqa: E402
 from minqing.accounts.models import User  # noqa: E402
 from minqing.accounts.roles import Role  # noqa: E402
 from minqing.areas.models import Area, AreaLevel  # noqa: E402
@@ -211,24 +211,9 @@ def build(n_residents: int) -> None:
         district.path = f"/{district.pk}/"
         district.save(update_fields=["path"])
 
-        def children(parents, level, per, name_of):
-            made = []
-            for parent in parents:
-                batch = Area.objects.bulk_create(
-                    [
-                        Area(level=level, code=f"{parent.code}{i:03d}", name=name_of(parent, i), parent=parent, path="")
-                        for i in range(1, per + 1)
-                    ]
-                )
-                for a in batch:
-                    a.path = f"{parent.path}{a.pk}/"
-                made += batch
-            Area.objects.bulk_update(made, ["path"])
-            return made
-
-        subs = children([district], AreaLevel.SUBDISTRICT, n_sub, lambda p, i: f"第{i}街道")
-        comms = children(subs, AreaLevel.COMMUNITY, n_comm_per_sub, lambda p, i: f"{p.name}{i}社区")
-        grids = children(comms, AreaLevel.GRID, n_grids_per_comm, lambda p, i: f"{p.name}第{i}网格")
+        subs = area_children([district], AreaLevel.SUBDISTRICT, n_sub, lambda p, i: f"第{i}街道")
+        comms = area_children(subs, AreaLevel.COMMUNITY, n_comm_per_sub, lambda p, i: f"{p.name}{i}社区")
+        grids = area_children(comms, AreaLevel.GRID, n_grids_per_comm, lambda p, i: f"{p.name}第{i}网格")
         print(f"  areas: {1 + len(subs) + len(comms) + len(grids)}", flush=True)
 
         # Estates (3 per community), buildings (~20 per grid), units (2 per building), dwellings.

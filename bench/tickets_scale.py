@@ -54,7 +54,13 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench._dataset import ensure_postgres_database, read_marker, write_marker  # noqa: E402
+from bench._dataset import (  # noqa: E402
+    area_children,
+    fresh,
+    open_dataset,
+    timed,
+    write_marker,
+)
 from minqing.accounts.models import Department, User  # noqa: E402
 from minqing.accounts.roles import Role  # noqa: E402
 from minqing.areas.models import Area, AreaLevel  # noqa: E402
@@ -78,22 +84,6 @@ DEPARTMENTS = [
     ("power", "供电公司"), ("landscape", "园林所"), ("police", "派出所"), ("judicial", "司法所"),
     ("property", "物业公司"), ("water", "供排水公司"), ("housing", "住建局"), ("civil_affairs", "民政局"),
 ]  # fmt: skip
-
-
-def _children(parents, level, per, name_of):
-    made = []
-    for parent in parents:
-        batch = Area.objects.bulk_create(
-            [
-                Area(level=level, code=f"{parent.code}{i:03d}", name=name_of(parent, i), parent=parent, path="")
-                for i in range(1, per + 1)
-            ]
-        )
-        for a in batch:
-            a.path = f"{parent.path}{a.pk}/"
-        made += batch
-    Area.objects.bulk_update(made, ["path"])
-    return made
 
 
 # The demands, written by PostgreSQL. Every random draw is a column of `draws`, so the states, times
@@ -184,9 +174,9 @@ def build(n_tickets: int) -> None:
         district = Area.objects.create(level=AreaLevel.DISTRICT, code="150603", name="民安区", path="")
         district.path = f"/{district.pk}/"
         district.save(update_fields=["path"])
-        subs = _children([district], AreaLevel.SUBDISTRICT, 10, lambda p, i: f"第{i}街道")
-        comms = _children(subs, AreaLevel.COMMUNITY, 10, lambda p, i: f"{p.name}{i}社区")
-        grids = _children(comms, AreaLevel.GRID, 10, lambda p, i: f"{p.name}第{i}网格")
+        subs = area_children([district], AreaLevel.SUBDISTRICT, 10, lambda p, i: f"第{i}街道")
+        comms = area_children(subs, AreaLevel.COMMUNITY, 10, lambda p, i: f"{p.name}{i}社区")
+        grids = area_children(comms, AreaLevel.GRID, 10, lambda p, i: f"{p.name}第{i}网格")
         departments = Department.objects.bulk_create(
             Department(name=f"民安区{name}{k}", code=f"D-{kind}-{k}", kind=kind, area=district)
             for k in (1, 2)
@@ -230,14 +220,7 @@ def build(n_tickets: int) -> None:
 
 
 def main() -> None:
-    ensure_postgres_database(ARGS.rebuild)
-    marker = read_marker()
-    if marker is None:
-        build(ARGS.tickets)
-    elif marker != _marker():
-        sys.exit(f"the database holds {marker!r}, not {_marker()!r}: run with --rebuild")
-    else:
-        call_command("migrate", verbosity=0)
+    open_dataset(rebuild=ARGS.rebuild, marker=_marker(), build=lambda: build(ARGS.tickets))
     if ARGS.build_only:
         return
     measure()
@@ -249,29 +232,13 @@ PAGE = 50
 COUNT_CAP = 1000
 
 
-def _timed(fn, reps: int) -> tuple[float, float, object]:
-    """(median ms, max ms, last result) of `reps` runs after one warm-up."""
-    result = fn()
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        result = fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times), max(times), result
-
-
-def _fresh(user):
-    user._minqing_scope = None  # a new request computes the scope again
-    return user
-
-
 def _first_page(qs) -> tuple[int, list]:
     count, _more = count_capped(qs, COUNT_CAP)
     return count, list(qs[:PAGE])
 
 
 def _queue(user):
-    qs = tickets_visible_to(_fresh(user)).filter(status__in=sorted(OPEN_STATES))
+    qs = tickets_visible_to(fresh(user)).filter(status__in=sorted(OPEN_STATES))
     if user.role == Role.DEPARTMENT:
         qs = qs.filter(department_id=user.department_id)
     else:
@@ -281,7 +248,7 @@ def _queue(user):
 
 def _filtered(user, category, status, start, end):
     filters = TicketFilters(status=(status,), category=category.pk, received_from=start, received_to=end)
-    qs = filter_tickets(tickets_visible_to(_fresh(user)), filters)
+    qs = filter_tickets(tickets_visible_to(fresh(user)), filters)
     return qs.select_related("category", "area").order_by("-received_at", "-pk")
 
 
@@ -300,7 +267,7 @@ def _explain_kpis(user, start, end) -> None:
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
-        ticket_kpis(_fresh(user), start=start, end=end, dimension="area")
+        ticket_kpis(fresh(user), start=start, end=end, dimension="area")
     for q in queries.captured_queries:
         if "GROUP BY" not in q["sql"]:
             continue
@@ -350,7 +317,7 @@ def measure() -> None:
         worker = User.objects.select_related("area").get(pk=busiest_grid["handler_id"])
         dept = User.objects.select_related("department__area").filter(role=Role.DEPARTMENT).order_by("pk").first()
         for label, user in (("网格员待办（最忙的网格）", worker), ("部门待办", dept)):
-            med, mx, (count, rows) = _timed(lambda u=user: _first_page(_queue(u)), ARGS.reps)
+            med, mx, (count, rows) = timed(lambda u=user: _first_page(_queue(u)), ARGS.reps)
             print(f"| {label} | {med:.1f} | {mx:.1f} | {len(rows)} of {count} |", flush=True)
             if ARGS.explain:
                 _explain(label, _queue(user))
@@ -363,7 +330,7 @@ def measure() -> None:
             ("社区：市政设施 + 已评价 + 近一年", community, top, "evaluated", year_ago),
         ]
         for label, user, category, status, start in cases:
-            med, mx, (count, rows) = _timed(
+            med, mx, (count, rows) = timed(
                 lambda u=user, c=category, s=status, f=start: _first_page(_filtered(u, c, s, f, today)), ARGS.reps
             )
             print(f"| 筛选列表 {label} | {med:.1f} | {mx:.1f} | {len(rows)} of {count} |", flush=True)
@@ -371,8 +338,8 @@ def measure() -> None:
                 _explain(label, _filtered(user, category, status, start, today))
     if "kpis" in only:
         for dimension in ("area", "category", "month"):
-            med, mx, table = _timed(
-                lambda d=dimension: ticket_kpis(_fresh(district), start=year_ago, end=today, dimension=d),
+            med, mx, table = timed(
+                lambda d=dimension: ticket_kpis(fresh(district), start=year_ago, end=today, dimension=d),
                 max(3, ARGS.reps // 3),
             )
             print(

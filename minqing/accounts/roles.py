@@ -32,6 +32,7 @@ class Capability(models.TextChoices):
     MANAGE_CALENDAR = "manage_calendar", _("维护节假日安排")
     MANAGE_REPLIES = "manage_replies", _("管理常用回复")
     VIEW_TICKET_KPIS = "view_ticket_kpis", _("诉求统计与导出")
+    VIEW_VISIT_KPIS = "view_visit_kpis", _("走访统计与导出")
 
 
 _ALL_PLACES = {Capability.VIEW_PLACES}
@@ -50,9 +51,17 @@ _OVERSIGHT = _NEIGHBOUR | {Capability.EXPORT_RESIDENTS, Capability.REVEAL_PII, C
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.LIAISON: frozenset(_NEIGHBOUR),
     Role.BUILDING_HEAD: frozenset(_NEIGHBOUR),
-    Role.GRID_WORKER: frozenset(_CASEWORK | {Capability.VIEW_USERS}),
+    # A grid worker is assessed on the visit figures of their grid (coverage, on-time care visits,
+    # 脱管漏管) and sees them for that grid; a liaison's few households are the due list itself.
+    Role.GRID_WORKER: frozenset(_CASEWORK | {Capability.VIEW_USERS, Capability.VIEW_VISIT_KPIS}),
     Role.COMMUNITY_STAFF: frozenset(
-        _CASEWORK | {Capability.VIEW_USERS, Capability.IMPORT_RESIDENTS, Capability.VIEW_TICKET_KPIS}
+        _CASEWORK
+        | {
+            Capability.VIEW_USERS,
+            Capability.IMPORT_RESIDENTS,
+            Capability.VIEW_TICKET_KPIS,
+            Capability.VIEW_VISIT_KPIS,
+        }
     ),
     Role.COMMUNITY_ADMIN: frozenset(
         _CASEWORK
@@ -65,10 +74,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.MANAGE_TAGS,
             Capability.MANAGE_REPLIES,
             Capability.VIEW_TICKET_KPIS,
+            Capability.VIEW_VISIT_KPIS,
         }
     ),
     Role.SUBDISTRICT_STAFF: frozenset(
-        _OVERSIGHT | {Capability.VIEW_USERS, Capability.VIEW_AUDIT, Capability.VIEW_TICKET_KPIS}
+        _OVERSIGHT
+        | {Capability.VIEW_USERS, Capability.VIEW_AUDIT, Capability.VIEW_TICKET_KPIS, Capability.VIEW_VISIT_KPIS}
     ),
     Role.DEPARTMENT: frozenset({Capability.VIEW_USERS}),
     Role.DISTRICT_STAFF: frozenset(
@@ -83,6 +94,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.ISSUE_API_KEYS,
             Capability.MANAGE_REPLIES,
             Capability.VIEW_TICKET_KPIS,
+            Capability.VIEW_VISIT_KPIS,
         }
     ),
 }

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy
 
 from minqing.core.errors import ApplicationError, NotFound, PermissionDenied
+from minqing.core.photos import ACCEPT, MAX_PHOTOS
 
 
 def form_error(form: forms.Form, exc: ApplicationError) -> None:
@@ -26,6 +27,16 @@ class MultipleFileField(forms.FileField):
         if isinstance(data, list | tuple):
             return [single(item, initial) for item in data if item]
         return [single(data, initial)] if data else []
+
+
+def photos_field() -> MultipleFileField:
+    """The photo picker of every form that takes photos (a demand, a step, a visit)."""
+    return MultipleFileField(
+        label=gettext_lazy("照片"),
+        required=False,
+        widget=MultipleFileInput(attrs={"accept": ACCEPT}),
+        help_text=gettext_lazy("最多 %(max)d 张，每张不超过 10 MB。") % {"max": MAX_PHOTOS},
+    )
 
 
 # Django ends every form label with gettext(":"); our zh-Hans catalogue makes it the full-width

@@ -39,3 +39,17 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.target_label}"
+
+
+class StoredPhoto(models.Model):
+    """What core.photos.photo_save writes for a checked, re-encoded photo; a concrete photo model adds
+    its owner and its `image` and `thumbnail` FileFields (each app its own upload folder)."""
+
+    content_type = models.CharField(max_length=30)
+    size = models.PositiveIntegerField()  # bytes of the stored (re-encoded) image
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    original_name = models.CharField(_("文件名"), max_length=255, blank=True)
+
+    class Meta:
+        abstract = True

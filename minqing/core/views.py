@@ -1,6 +1,17 @@
+from urllib.parse import quote
+
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_attachment(content: bytes, name: str) -> HttpResponse:
+    """A .xlsx download; `name` is ASCII for old clients, filename* carries it for the others."""
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+    return response
 
 
 def healthz(request):

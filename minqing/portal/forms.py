@@ -6,10 +6,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from minqing.core.errors import ApplicationError
-from minqing.core.forms import LABEL_SUFFIX, MultipleFileField, MultipleFileInput
+from minqing.core.forms import LABEL_SUFFIX, photos_field
 from minqing.portal import selectors
 from minqing.registry.cleaning import clean_phone
-from minqing.tickets.photos import ACCEPT, MAX_PER_TICKET
 from minqing.tickets.services import RATINGS
 
 
@@ -32,12 +31,7 @@ class FileForm(forms.Form):
     )
     category = forms.TypedChoiceField(label=_("问题类别"), coerce=int)
     description = forms.CharField(label=_("反映内容"), max_length=5000, widget=forms.Textarea(attrs={"rows": 5}))
-    photos = MultipleFileField(
-        label=_("照片"),
-        required=False,
-        widget=MultipleFileInput(attrs={"accept": ACCEPT}),
-        help_text=_("最多 %(max)d 张，每张不超过 10 MB。") % {"max": MAX_PER_TICKET},
-    )
+    photos = photos_field()
     answer = forms.CharField(
         label=_("验证题"), max_length=10, widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
     )

@@ -17,13 +17,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from minqing.core.errors import ApplicationError, NotFound
 from minqing.core.forms import form_error
+from minqing.core.photos import photo_file
 from minqing.portal import challenge, ratelimit, selectors
 from minqing.portal.forms import FileForm, FollowForm, RateForm
 from minqing.registry.cleaning import clean_phone
 from minqing.tickets import lifecycle, services
 from minqing.tickets.lifecycle import Status
 from minqing.tickets.models import Channel, Ticket
-from minqing.tickets.photos import photo_file
 
 ACCESS_KEY = "portal_access"
 ACCESS_TTL = 2 * 60 * 60  # seconds a matched number stays open in this browser

@@ -15,13 +15,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from minqing.core.audit import audit_record
+from minqing.core.figures import figures_xlsx
 from minqing.tickets.kpis import COLUMNS as KPI_COLUMNS
 from minqing.tickets.kpis import DIMENSIONS, KpiTable
 from minqing.tickets.models import Ticket
 from minqing.tickets.services import RATINGS
 
 CHUNK = 1000
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TICKET_COLUMNS = [
     (gettext_lazy("编号"), 16),
     (gettext_lazy("分类"), 18),
@@ -117,33 +117,14 @@ def _place(t: Ticket) -> str:
 
 def export_kpis(table: KpiTable, *, viewer, request=None) -> bytes:
     """The KPI table as shown on the page, rates as percentages Excel can compute with."""
-    output = io.BytesIO()
-    workbook = xlsxwriter.Workbook(output)
-    sheet = workbook.add_worksheet(_("诉求统计"))
-    head = workbook.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
-    pct = workbook.add_format({"num_format": "0.0%"})
-    hours = workbook.add_format({"num_format": "0.0"})
-    bold = workbook.add_format({"bold": True})
     title = _("诉求统计 %(start)s 至 %(end)s（按%(dimension)s）") % {
         "start": table.start.isoformat(),
         "end": table.end.isoformat(),
         "dimension": DIMENSIONS[table.dimension],
     }
-    sheet.write_string(0, 0, title, bold)
-    sheet.write_string(1, 0, str(DIMENSIONS[table.dimension]), head)
-    sheet.set_column(0, 0, 22)
-    for col, (heading, _value, _kind) in enumerate(KPI_COLUMNS, start=1):
-        sheet.write_string(1, col, str(heading), head)
-        sheet.set_column(col, col, 12)
-    for r, row in enumerate([*table.rows, table.total], start=2):
-        sheet.write_string(r, 0, row.label, bold if row is table.total else None)
-        for col, (_heading, value_of, kind) in enumerate(KPI_COLUMNS, start=1):
-            value = value_of(row)
-            if value is None:
-                sheet.write_string(r, col, "—")
-            else:
-                sheet.write_number(r, col, value, pct if kind == "rate" else hours if kind == "hours" else None)
-    workbook.close()
+    content = figures_xlsx(
+        table, KPI_COLUMNS, sheet=_("诉求统计"), title=title, dimension=str(DIMENSIONS[table.dimension])
+    )
     with transaction.atomic():
         audit_record(
             action="ticket.kpi_export",
@@ -157,4 +138,4 @@ def export_kpis(table: KpiTable, *, viewer, request=None) -> bytes:
                 "area": table.parent.pk if table.parent else None,
             },
         )
-    return output.getvalue()
+    return content

@@ -6,22 +6,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from minqing.accounts.roles import Role
-from minqing.core.forms import MultipleFileField, MultipleFileInput
+from minqing.core.forms import photos_field
 from minqing.tickets import lifecycle
 from minqing.tickets.lifecycle import Status
 from minqing.tickets.models import Channel, Urgency
-from minqing.tickets.photos import ACCEPT, MAX_PER_TICKET
 from minqing.tickets.selectors import TicketFilters
-
-
-def _photos_field() -> MultipleFileField:
-    return MultipleFileField(
-        label=_("照片"),
-        required=False,
-        widget=MultipleFileInput(attrs={"accept": ACCEPT}),
-        help_text=_("最多 %(max)d 张，每张不超过 10 MB。") % {"max": MAX_PER_TICKET},
-    )
-
 
 _BLANK = [("", "—")]
 _DATE = {"type": "date"}
@@ -71,7 +60,7 @@ class IntakeForm(forms.Form):
     )
     description = forms.CharField(label=_("诉求内容"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
     area = forms.TypedChoiceField(label=_("所在网格"), required=False, coerce=int, empty_value=None)
-    photos = _photos_field()
+    photos = photos_field()
     building = forms.TypedChoiceField(label=_("楼栋"), required=False, coerce=int, empty_value=None)
     dwelling = forms.TypedChoiceField(label=_("房屋"), required=False, coerce=int, empty_value=None)
     reporter_q = forms.CharField(
@@ -276,7 +265,7 @@ class StepForm(forms.Form):
                 help_text=_("改派默认重新计算（错派不是新承办单位的责任）；改分类默认按原接收时间计算。"),
             )
         if code not in ("evaluate", "merge", "resume"):
-            self.fields["photos"] = _photos_field()  # a handler's photo of the work done, with the step
+            self.fields["photos"] = photos_field()  # a handler's photo of the work done, with the step
         # The note last: it is what the reply templates fill (the photos after it).
         self.order_fields([name for name in self.fields if name not in ("note", "photos")] + ["note", "photos"])
 

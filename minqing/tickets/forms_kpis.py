@@ -16,7 +16,7 @@ from minqing.tickets.selectors import TicketFilters
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-def _month_start() -> datetime.date:
+def month_start() -> datetime.date:
     return timezone.localdate().replace(day=1)
 
 
@@ -51,7 +51,7 @@ class KpiForm(PeriodForm):
     def values(self) -> dict:
         data = self.cleaned_data
         return {
-            "start": data.get("start") or _month_start(),
+            "start": data.get("start") or month_start(),
             "end": data.get("end") or timezone.localdate(),
             "dimension": data.get("dimension") or "area",
             "parent": data.get("area"),

@@ -324,14 +324,3 @@ COLUMNS = [
     (gettext_lazy("重复诉求率"), lambda r: r.duplicate_rate, "rate"),
     (gettext_lazy("退单率"), lambda r: r.return_rate, "rate"),
 ]
-
-
-def cell_text(value, kind: str) -> str:
-    """A figure as the page shows it: no denominator is "—", never a made-up 0 % or 100 %."""
-    if value is None:
-        return "—"
-    if kind == "rate":
-        return f"{value * 100:.1f}%"
-    if kind == "hours":
-        return f"{value:.1f}"
-    return str(value)

@@ -8,6 +8,7 @@ from simple_history.models import HistoricalRecords
 
 from minqing.accounts.models import Department
 from minqing.areas.models import Area, Building, Dwelling
+from minqing.core.models import StoredPhoto
 from minqing.core.pii import EncryptedTextField
 from minqing.tickets.lifecycle import Status
 
@@ -258,7 +259,7 @@ class ReplyTemplate(models.Model):
         return self.title
 
 
-class TicketAttachment(models.Model):
+class TicketAttachment(StoredPhoto):
     """A photo of a demand, re-encoded on upload (no EXIF, no location) with its thumbnail. The files
     live in the private media folder (MINQING_VAR_DIR/media) under random names and are served only
     by views that check who may see the demand."""
@@ -268,11 +269,6 @@ class TicketAttachment(models.Model):
     event = models.ForeignKey(TicketEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments")
     image = models.FileField(upload_to="tickets/%Y/%m/")
     thumbnail = models.FileField(upload_to="tickets/%Y/%m/")
-    content_type = models.CharField(max_length=30)
-    size = models.PositiveIntegerField()  # bytes of the stored (re-encoded) image
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
-    original_name = models.CharField(_("文件名"), max_length=255, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

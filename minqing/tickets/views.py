@@ -24,7 +24,8 @@ from minqing.registry import selectors as registry
 from minqing.tickets import duplicates, lifecycle, replies, selectors, services
 from minqing.tickets.bulk import ticket_bulk_act
 from minqing.tickets.forms import BulkForm, IntakeForm, ListFilterForm, ReplyTemplateForm, StepForm
-from minqing.tickets.models import Category, Level, Ticket
+from minqing.tickets.models import Category, Channel, Level, Ticket
+from minqing.visits import selectors as visit_selectors
 
 PER_PAGE = 30
 RESIDENT_HITS = 20
@@ -261,6 +262,8 @@ def ticket_detail(request, number):
         "rating_label": services.RATINGS.get(ticket.rating, ticket.rating),
         "steps": steps,
         "similar": similar,
+        # Only a demand made on a visit can come from one: no query for the others.
+        "from_visit": visit_selectors.visit_from_demand(user, ticket) if ticket.channel == Channel.VISIT else None,
         "can_view_residents": has_capability(user, Capability.VIEW_RESIDENTS),
     }
     return render(request, "tickets/detail.html", context)

@@ -4,75 +4,29 @@ Reads through tickets.kpis / tickets_visible_to (the scope rule); the role gate 
 VIEW_TICKET_KPIS capability. Exports are POSTs (each one is an audited act) carrying the filters in
 the query string, as the residents' export does."""
 
-from functools import wraps
-from urllib.parse import quote
+from functools import partial
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from minqing.accounts.roles import Capability, has_capability
-from minqing.core.errors import ApplicationError, PermissionDenied
-from minqing.core.forms import form_error
-from minqing.tickets.export import XLSX, export_filename, export_kpis, export_tickets
+from minqing.accounts.roles import Capability
+from minqing.core.figures import figures_context, figures_page, figures_table
+from minqing.core.views import xlsx_attachment
+from minqing.tickets.export import export_filename, export_kpis, export_tickets
 from minqing.tickets.forms_kpis import KpiForm, TicketFilterForm
-from minqing.tickets.kpis import COLUMNS, DIMENSIONS, cell_text, ticket_kpis
+from minqing.tickets.kpis import COLUMNS, DIMENSIONS, ticket_kpis
 from minqing.tickets.selectors import filter_tickets, tickets_visible_to
 
-
-def kpi_page(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not has_capability(request.user, Capability.VIEW_TICKET_KPIS):
-            raise PermissionDenied()
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _attachment(content: bytes, name: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
-    return response
-
-
-def _table(request, form):
-    """The table for a valid form, or None with the error shown next to its field."""
-    if not form.is_valid():
-        return None
-    try:
-        return ticket_kpis(request.user, **form.values())
-    except ApplicationError as exc:
-        form_error(form, exc)
-        return None
+kpi_page = figures_page(Capability.VIEW_TICKET_KPIS)
 
 
 @kpi_page
 @require_GET
 def kpi_table(request):
     form = KpiForm(request.GET, user=request.user)  # bound even when empty: the defaults apply
-    table = _table(request, form)
-    rows = []
-    if table is not None:
-        for row in [*table.rows, table.total]:
-            rows.append(
-                {
-                    "label": row.label,
-                    "total": row is table.total,
-                    "cells": [(h, cell_text(value_of(row), kind)) for h, value_of, kind in COLUMNS],
-                }
-            )
-    context = {
-        "form": form,
-        "table": table,
-        "headings": [heading for heading, _v, _k in COLUMNS],
-        "dimension_label": DIMENSIONS[table.dimension] if table else "",
-        "rows": rows,
-        "query": request.GET.urlencode(),
-    }
+    table = figures_table(form, partial(ticket_kpis, request.user))
+    context = figures_context(request, form, table, COLUMNS, DIMENSIONS)
     return render(request, "tickets/kpis.html", context, status=200 if table is not None else 400)
 
 
@@ -81,11 +35,11 @@ def kpi_table(request):
 @require_POST
 def kpi_xlsx(request):
     form = KpiForm(request.GET, user=request.user)
-    table = _table(request, form)
+    table = figures_table(form, partial(ticket_kpis, request.user))
     if table is None:
         return render(request, "tickets/kpis.html", {"form": form, "table": None, "rows": []}, status=400)
     content = export_kpis(table, viewer=request.user, request=request)
-    return _attachment(content, export_filename("ticket-kpis"))
+    return xlsx_attachment(content, export_filename("ticket-kpis"))
 
 
 @kpi_page
@@ -98,6 +52,6 @@ def ticket_export(request):
         # The form has already refused an end before the start.
         tickets = filter_tickets(tickets_visible_to(request.user), form.filters())
         content = export_tickets(tickets, viewer=request.user, filters=form.audit_filters(), request=request)
-        return _attachment(content, export_filename("tickets"))
+        return xlsx_attachment(content, export_filename("tickets"))
     status = 400 if request.method == "POST" else 200
     return render(request, "tickets/export.html", {"form": form}, status=status)

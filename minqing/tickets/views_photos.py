@@ -6,8 +6,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from minqing.core.errors import NotFound
+from minqing.core.photos import photo_file
 from minqing.tickets.models import TicketAttachment
-from minqing.tickets.photos import photo_file
 from minqing.tickets.selectors import tickets_visible_to
 
 

@@ -1,5 +1,5 @@
-"""Visits as a .xlsx (one row per visit), for the viewer's scope and a period. Audited like the
-resident export: the file carries names, addresses and health readings."""
+"""Visits as a .xlsx (one row per visit), for the viewer's scope and a period, and the figures table
+(走访统计). Audited like the resident export: the file carries names, addresses and health readings."""
 
 import datetime
 import io
@@ -12,7 +12,10 @@ from django.utils.translation import gettext as _
 from minqing.accounts.roles import Capability, has_capability
 from minqing.core.audit import audit_record
 from minqing.core.errors import ApplicationError, PermissionDenied
+from minqing.core.figures import figures_xlsx
 from minqing.visits import selectors
+from minqing.visits.kpis import COLUMNS as KPI_COLUMNS
+from minqing.visits.kpis import DIMENSIONS, VisitKpiTable
 
 COLUMNS = [
     ("走访时间", 17), ("网格", 12), ("小区", 14), ("楼栋", 8), ("单元", 7), ("房号", 7), ("走访事由", 12),
@@ -85,3 +88,23 @@ def export_visits(*, viewer, start: datetime.date | None, end: datetime.date | N
             data={"count": row, "start": start.isoformat(), "end": end.isoformat()},
         )
     return output.getvalue()
+
+
+def export_visit_kpis(table: VisitKpiTable, *, viewer, request=None) -> bytes:
+    """The figures table as the page shows it, rates as percentages Excel can compute with."""
+    title = _("走访统计 %(start)s 至 %(end)s（按%(dimension)s）") % {
+        "start": table.start.isoformat(),
+        "end": table.end.isoformat(),
+        "dimension": DIMENSIONS[table.dimension],
+    }
+    dimension = str(DIMENSIONS[table.dimension])
+    content = figures_xlsx(table, KPI_COLUMNS, sheet=_("走访统计"), title=title, dimension=dimension, first_width=18)
+    with transaction.atomic():
+        audit_record(
+            action="visit.kpi_export",
+            actor=viewer,
+            request=request,
+            target_label=title,
+            data={"dimension": table.dimension, "start": table.start.isoformat(), "end": table.end.isoformat()},
+        )
+    return content

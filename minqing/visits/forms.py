@@ -1,9 +1,12 @@
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from minqing.core.forms import LABEL_SUFFIX
+from minqing.core.forms import LABEL_SUFFIX, photos_field
+from minqing.tickets.forms_kpis import PeriodForm, month_start
 from minqing.tickets.models import Category
-from minqing.visits.models import Purpose
+from minqing.visits.kpis import DIMENSIONS
+from minqing.visits.models import Purpose, Responsible
 
 
 class VisitForm(forms.Form):
@@ -20,6 +23,7 @@ class VisitForm(forms.Form):
         label=_("见到的人"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
     )
     note = forms.CharField(label=_("走访情况"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    photos = photos_field()
     temperature = forms.CharField(
         label=_("体温（℃）"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 5})
     )
@@ -65,3 +69,44 @@ class DueFilterForm(forms.Form):
 class ExportForm(forms.Form):
     start = forms.DateField(label=_("开始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("结束日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class VisitKpiForm(PeriodForm):
+    """走访统计: period (default: this month so far) and the rows (by grid or by worker)."""
+
+    dimension = forms.ChoiceField(label=_("统计维度"), choices=list(DIMENSIONS.items()), required=False)
+
+    def values(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "start": data.get("start") or month_start(),
+            "end": data.get("end") or timezone.localdate(),
+            "dimension": data.get("dimension") or "grid",
+        }
+
+
+class CareRuleForm(forms.Form):
+    """One rule: the values go to services.care_rule_set as typed, which checks them and names the
+    field; `tag` empty is the every-household rule, `community` empty the shipped defaults."""
+
+    label_suffix = LABEL_SUFFIX
+
+    community = forms.CharField(required=False, widget=forms.HiddenInput)
+    tag = forms.CharField(label=_("标签"), required=False)
+    # aria-label: in a rule's row the fields stand without a visible label.
+    interval_days = forms.CharField(
+        label=_("走访周期（天）"),
+        widget=forms.NumberInput(
+            attrs={"min": 1, "max": 366, "inputmode": "numeric", "aria-label": _("走访周期（天）")}
+        ),
+    )
+    responsible = forms.ChoiceField(
+        label=_("负责人"), choices=Responsible.choices, widget=forms.Select(attrs={"aria-label": _("负责人")})
+    )
+
+    def __init__(self, *args, tags=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if tags is None:
+            self.fields["tag"].widget = forms.HiddenInput()
+        else:  # the form that adds a rule for a tag that has none
+            self.fields["tag"] = forms.ChoiceField(label=_("标签"), choices=[(t.pk, t.name) for t in tags])

@@ -169,6 +169,19 @@ def visit_kpis(user, *, start: datetime.date, end: datetime.date, dimension: str
     )
 
 
+# The table's columns as the page and the .xlsx show them (core/figures.py): (heading, value of a row,
+# kind); VisitKpiRow's rates are percentages already, None where there is no denominator.
+COLUMNS = [
+    (gettext_lazy("走访次数"), lambda r: r.visits, "count"),
+    (gettext_lazy("走访户数"), lambda r: r.households_visited, "count"),
+    (gettext_lazy("应访户数"), lambda r: r.households, "count"),
+    (gettext_lazy("覆盖率"), lambda r: r.coverage, "percent"),
+    (gettext_lazy("关爱走访"), lambda r: r.care_visits, "count"),
+    (gettext_lazy("关爱走访按时率"), lambda r: r.care_on_time_rate, "percent"),
+    (gettext_lazy("脱管漏管（户）"), lambda r: r.lost, "count"),
+]
+
+
 def _date(day: datetime.date):
     from django.db.models import DateField, Value
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from minqing.areas.models import Area, AreaLevel
+from minqing.core.models import StoredPhoto
 from minqing.registry.models import Household, Resident, Tag
 
 
@@ -109,6 +110,22 @@ class Visit(models.Model):
 
     def flag_labels(self) -> list[str]:
         return [str(Flag(f).label) for f in self.flags if f in Flag.values]
+
+
+class VisitPhoto(StoredPhoto):
+    """A photo of a finding, re-encoded on upload like a demand's (core/photos.py: no EXIF, no
+    location) with its thumbnail, in the private media folder under a random name; served only by
+    visits.views.photo to those who may see the visit. A demand made from the visit refers to the
+    same files (tickets.TicketAttachment rows naming them): nothing is processed or stored twice."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="photos")
+    image = models.FileField(upload_to="visits/%Y/%m/")
+    thumbnail = models.FileField(upload_to="visits/%Y/%m/")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("走访照片")
+        ordering = ["pk"]
 
 
 class CarePlanRule(models.Model):

@@ -1,21 +1,23 @@
 """Reads of visits and care plans, always through accounts/scope.py (visit_q, household_q).
 
 The due list (`due_for`) is one query over households, whatever their number: the last visit of each
-household is a correlated subquery on the (household, visited_at) index, the strictest rule a CASE
-over the few rules in force, and the days elapsed computed in the database. Python only looks at the
-page being shown (who on it carries the tag that set the rule)."""
+household is a correlated subquery on the (household, visited_at) index, the strictest rule one
+correlated subquery over the household's active members and their tags, and the days elapsed
+computed in the database. Python only looks at the page being shown (who on it carries the tag that
+set the rule). Both subqueries run per household in scope: fine for a grid or a community, seconds
+for a whole district (bench/visits_due.py, bench/RESULTS.md)."""
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import (
     Case,
-    Exists,
     F,
     FloatField,
     Func,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -28,12 +30,13 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from minqing.accounts import scope
-from minqing.accounts.roles import Capability, has_capability
+from minqing.accounts.roles import Capability, Role, has_capability
+from minqing.accounts.selectors import audit_entries_visible_to
 from minqing.areas.models import Area, AreaLevel
 from minqing.core.errors import NotFound
 from minqing.registry import selectors as registry
-from minqing.registry.models import Household, Resident, ResidentStatus, ResidentTag, Tag, TagThreshold
-from minqing.visits.models import CarePlanRule, Visit
+from minqing.registry.models import Household, Resident, ResidentStatus, Tag, TagThreshold
+from minqing.visits.models import CarePlanRule, Visit, VisitPhoto
 
 _PLACE = ("household__dwelling__building__estate", "household__dwelling__building__grid", "household__dwelling__unit")
 
@@ -51,6 +54,19 @@ def access_visit(user, pk) -> Visit:
         raise NotFound() from None
 
 
+def access_visit_photo(user, pk) -> VisitPhoto:
+    """A photo of a visit the user may see, else NotFound."""
+    found = VisitPhoto.objects.filter(pk=pk, visit__in=visits_visible_to(user)).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def visit_from_demand(user, ticket) -> Visit | None:
+    """The visit whose finding became `ticket`, if the user may see it (the demand page's 来自走访)."""
+    return visits_visible_to(user).filter(ticket=ticket).only("pk", "visited_at", "household").first()
+
+
 def may_see_readings(user, visit: Visit) -> bool:
     """Health readings are sensitive: roles with VIEW_SENSITIVE, and the worker who took them."""
     return visit.worker_id == getattr(user, "pk", None) or has_capability(user, Capability.VIEW_SENSITIVE)
@@ -59,6 +75,7 @@ def may_see_readings(user, visit: Visit) -> bool:
 def _diary(user, visits: QuerySet[Visit], limit: int) -> list[Visit]:
     rows = list(
         visits.select_related("worker", "ticket", "resident")
+        .prefetch_related("photos")
         # Who was met, as one text in the same query (the doorstep page counts its queries).
         .annotate(met_names=StringAgg("met__name", Value("、")))
         .order_by("-visited_at", "-pk")[:limit]
@@ -92,6 +109,7 @@ class Rule:
     interval_days: int
     responsible: str
     min_age: int | None = None  # an age tag: from this age in this community
+    own: bool = False  # the community's own rule, not the shipped default
 
 
 def rules_in_force(community_ids) -> dict[int, list[Rule]]:
@@ -129,6 +147,7 @@ def rules_in_force(community_ids) -> dict[int, list[Rule]]:
                     interval_days=row.interval_days,
                     responsible=row.responsible,
                     min_age=min_age,
+                    own=row.community_id is not None,
                 )
             )
         # Strictest first; at equal intervals a tag's rule before the every-household one, so the
@@ -155,24 +174,6 @@ class DaysBetween(Func):
         return sql, (*end_params, *start_params)
 
 
-def _rule_condition(rule: Rule, communities: list[int], today: datetime.date) -> Q:
-    """Households of `communities` to which `rule` applies: an active member carries the tag (by hand,
-    or by age from the birth date); every household for a rule without a tag."""
-    where = Q(dwelling__building__grid__parent_id__in=communities)
-    if rule.tag_id is None:
-        return where
-    active = {"status": ResidentStatus.ACTIVE}
-    if rule.min_age is not None:
-        members = Resident.objects.filter(
-            household_id=OuterRef("pk"), birth_date__lte=registry._birth_cutoff(today, rule.min_age), **active
-        )
-    else:
-        members = ResidentTag.objects.filter(
-            tag_id=rule.tag_id, resident__household_id=OuterRef("pk"), resident__status=ResidentStatus.ACTIVE
-        )
-    return where & Q(Exists(members))
-
-
 def _communities_in_scope(user) -> list[int]:
     s = scope.scope_of(user)
     if s is None or s.area_path is None or s.is_department:
@@ -184,23 +185,45 @@ def _communities_in_scope(user) -> list[int]:
     )
 
 
+def _member_interval(rules: list[Rule], today: datetime.date) -> Case | Value:
+    """The strictest interval one row of an active member (with one of their tags, through a LEFT
+    JOIN) gives its household: the WHEN branches go strictest first and the first that holds wins.
+    The every-household rule is the default — every member gives it, so rules after it never win."""
+    branches = []
+    for rule in rules:
+        if rule.tag_id is None:
+            return Case(*branches, default=Value(rule.interval_days), output_field=IntegerField())
+        if rule.min_age is not None:
+            condition = Q(birth_date__lte=registry._birth_cutoff(today, rule.min_age))
+        else:
+            condition = Q(tag_links__tag_id=rule.tag_id)
+        branches.append(When(condition, then=Value(rule.interval_days)))
+    if not branches:
+        return Value(None, output_field=IntegerField())
+    return Case(*branches, default=None, output_field=IntegerField())
+
+
 def interval_case(community_rules: dict[int, list[Rule]], today: datetime.date) -> Case:
-    """The strictest interval per household as one CASE: the WHEN branches go strictest first and
-    the first that holds wins. Communities with the same rule (the shipped defaults, mostly) share a
-    branch, so the CASE has a branch per distinct rule, not per community."""
+    """The strictest interval per household (on a Household queryset), None when no rule applies or
+    no member is active. One correlated subquery per household — the least of what its active members
+    give (`_member_interval`), over one probe of its members and their tags — instead of an EXISTS per
+    rule: at district scale the EXISTS chain, repeated wherever the interval is used, was most of the
+    due list's time (bench/visits_due.py). Communities with the same rules (the shipped defaults,
+    mostly) share a branch, so the CASE has a branch per distinct set of rules, not per community."""
     groups: dict[tuple, list[int]] = defaultdict(list)
     for community_id, rules in community_rules.items():
-        for rule in rules:
-            groups[(rule.interval_days, rule.tag_id is None, rule.tag_id or 0, rule.min_age or 0, rule.pk)].append(
-                community_id
-            )
+        groups[tuple((r.interval_days, r.tag_id, r.min_age) for r in rules)].append(community_id)
     branches = []
-    for key in sorted(groups):
-        interval, _all, tag_id, min_age, pk = key
-        rule = Rule(
-            pk=pk, tag_id=tag_id or None, tag_name="", interval_days=interval, responsible="", min_age=min_age or None
+    for key, communities in sorted(groups.items(), key=lambda item: item[1]):
+        rules = [Rule(pk=0, tag_id=t, tag_name="", interval_days=i, responsible="", min_age=a) for i, t, a in key]
+        strictest = (
+            Resident.objects.filter(household_id=OuterRef("pk"), status=ResidentStatus.ACTIVE)
+            .order_by()
+            .values("household_id")
+            .annotate(interval=Min(_member_interval(rules, today)))
+            .values("interval")
         )
-        branches.append(When(_rule_condition(rule, sorted(groups[key]), today), then=Value(interval)))
+        branches.append(When(dwelling__building__grid__parent_id__in=sorted(communities), then=Subquery(strictest)))
     if not branches:
         return Value(None, output_field=IntegerField())
     return Case(*branches, default=None, output_field=IntegerField())
@@ -228,10 +251,13 @@ def due_for(user, today: datetime.date | None = None, *, grid=None, upcoming_day
     today = today or timezone.localdate()
     if not has_capability(user, Capability.VIEW_RESIDENTS):
         return Household.objects.none()
-    rules = rules_in_force(_communities_in_scope(user))
+    # The grids in scope by id as well as the scope's path: PostgreSQL then starts from the buildings
+    # of those grids instead of joining every household of the district to the few grids in scope.
+    grids = dict(Area.objects.filter(scope.area_q(user), level=AreaLevel.GRID).values_list("pk", "parent_id"))
+    rules = rules_in_force(set(grids.values()))
     last_visit = Visit.objects.filter(household_id=OuterRef("pk")).order_by("-visited_at").values("visited_at")[:1]
-    active_member = Resident.objects.filter(household_id=OuterRef("pk"), status=ResidentStatus.ACTIVE)
-    qs = registry.households_visible_to(user).filter(Exists(active_member))
+    # No active member, no interval: such a household drops out through the filter on days_overdue.
+    qs = registry.households_visible_to(user).filter(dwelling__building__grid_id__in=sorted(grids))
     if grid not in (None, ""):
         qs = qs.filter(dwelling__building__grid_id=grid)
     qs = (
@@ -242,7 +268,7 @@ def due_for(user, today: datetime.date | None = None, *, grid=None, upcoming_day
         .annotate(since=Coalesce(TruncDate("last_visit_at"), TruncDate("created_at")))
         .annotate(days_overdue=DaysBetween(Value(today), F("since")) - F("interval_days"))
         .annotate(risk=Cast(F("days_overdue"), FloatField()) / F("interval_days"))
-        .filter(interval_days__isnull=False, days_overdue__gte=-upcoming_days)
+        .filter(days_overdue__gte=-upcoming_days)
     )
     return qs.select_related("dwelling__building__grid", "dwelling__building__estate", "dwelling__unit").order_by(
         F("risk").desc(), "interval_days", "since", "pk"
@@ -257,6 +283,8 @@ def attach_reasons(user, households: list[Household], today: datetime.date | Non
         return households
     members = list(
         Resident.objects.filter(household__in=[h.pk for h in households], status=ResidentStatus.ACTIVE)
+        # Only names are shown: no ID number or phone decrypted for a page of reasons.
+        .defer("id_number", "phone")
         .select_related("dwelling__building__grid")
         .order_by("household_id", "pk")
     )
@@ -312,3 +340,68 @@ def care_rules_visible_to(user) -> QuerySet[CarePlanRule]:
     return CarePlanRule.objects.filter(
         Q(community__isnull=True) | Q(community_id__in=_communities_in_scope(user))
     ).select_related("community", "tag")
+
+
+def care_rule_communities(user) -> QuerySet[Area]:
+    """The communities whose rules the user may read on the rules page."""
+    if not has_capability(user, Capability.VIEW_RESIDENTS):
+        return Area.objects.none()
+    return Area.objects.filter(pk__in=_communities_in_scope(user)).order_by("path")
+
+
+def may_set_care_rules(user, community: Area | None) -> bool:
+    """Whether the rules page offers `user` to change the rules of `community` (None: the shipped
+    defaults) — the same rule services.care_rule_set enforces."""
+    if not has_capability(user, Capability.MANAGE_TAGS):
+        return False
+    if community is None:
+        return user.role == Role.DISTRICT_STAFF
+    return community.pk in _communities_in_scope(user)
+
+
+def care_rules_shown(user, community: Area | None) -> list[Rule]:
+    """The rules of `community` in force (its own and the defaults it keeps), or the shipped defaults
+    for None, strictest first. A sensitive tag the viewer may not see keeps its row (the household
+    is still on the due list) without its name, as on 今日走访."""
+    if community is None:
+        rows = (
+            care_rules_visible_to(user)
+            .filter(community__isnull=True)
+            .filter(Q(tag__isnull=True) | Q(tag__retired_at__isnull=True))
+        )
+        rules = [
+            Rule(
+                pk=r.pk,
+                tag_id=r.tag_id,
+                tag_name=r.tag.name if r.tag_id else "",
+                interval_days=r.interval_days,
+                responsible=r.responsible,
+                min_age=r.tag.min_age if r.tag_id else None,
+            )
+            for r in rows
+        ]
+        rules.sort(key=lambda r: (r.interval_days, r.tag_id is None, r.pk))
+    else:
+        rules = rules_in_force([community.pk])[community.pk]
+    hidden = set(Tag.objects.filter(sensitive=True).values_list("pk", flat=True))
+    if has_capability(user, Capability.VIEW_SENSITIVE):
+        hidden = set()
+    return [replace(r, tag_name="") if r.tag_id in hidden else r for r in rules]
+
+
+def care_rule_tags_without_rule(user, community: Area | None, rules: list[Rule]) -> QuerySet[Tag]:
+    """Tags a rule may be added for: shared or the community's own, visible to the user, not yet ruled."""
+    tags = registry.tags_visible_to(user).filter(Q(community__isnull=True) | Q(community=community))
+    return tags.exclude(pk__in=[r.tag_id for r in rules if r.tag_id]).order_by("name")
+
+
+def care_rule_history(user, community: Area | None, *, limit: int = 20):
+    """The rule changes of `community` (None: the defaults), newest first, for those who read the
+    audit log; the rest see the rules as they are."""
+    if not has_capability(user, Capability.VIEW_AUDIT):
+        return []
+    entries = audit_entries_visible_to(user).filter(
+        action__in=["visit.care_rule_set", "visit.care_rule_reset"],
+        data__community=community.pk if community else None,
+    )
+    return list(entries.order_by("-at", "-id")[:limit])

@@ -3,7 +3,8 @@
 `visit_log` is idempotent per worker: a phone that lost its connection after the server saved the
 visit sends the same draft again with the same key, and gets the first visit back — nothing new is
 written. Two submissions racing each other are settled by the unique (worker, key) constraint: the
-loser's insert fails inside a savepoint and it returns the winner's row."""
+loser's insert fails inside a savepoint and it returns the winner's row (its photos, checked in memory,
+are dropped with it: nothing of the loser reaches the disk)."""
 
 import datetime
 import re
@@ -17,12 +18,13 @@ from minqing.accounts.roles import Capability, Role, has_capability
 from minqing.areas import selectors as places
 from minqing.core.audit import audit_record
 from minqing.core.errors import ApplicationError, NotFound, PermissionDenied
+from minqing.core.photos import photo_save, prepare_photos
 from minqing.registry import selectors as registry
 from minqing.registry.models import Household, Relation, Resident, ResidentStatus
 from minqing.tickets import services as tickets
-from minqing.tickets.models import Channel, Ticket
+from minqing.tickets.models import Channel, Ticket, TicketAttachment
 from minqing.visits import selectors
-from minqing.visits.models import CarePlanRule, Flag, Purpose, Responsible, Visit
+from minqing.visits.models import CarePlanRule, Flag, Purpose, Responsible, Visit, VisitPhoto
 
 # Readings a hand-held thermometer or cuff can give a living person; anything outside is a typing
 # mistake and refused. Inside, the values a worker should act on are flagged.
@@ -181,12 +183,14 @@ def visit_log(
     systolic=None,
     diastolic=None,
     idempotency_key: str | None = None,
+    photos=(),
     demand: dict | None = None,
     request=None,
 ) -> Visit:
     """Record a visit to a household in the actor's scope (the actor is the worker). `met` are ids of
-    the household's active members; `demand` ({"category", "description", "urgency"}) turns the
-    finding into a demand in the same transaction. The returned visit has `replayed` True when the
+    the household's active members; `photos` uploaded files (at most six, all checked before anything
+    is written); `demand` ({"category", "description", "urgency"}) turns the finding into a demand,
+    with the photos, in the same transaction. The returned visit has `replayed` True when the
     key had been seen: it is the first visit, and nothing was written."""
     home = _household(actor, household)
     key = _clean_key(idempotency_key)
@@ -200,6 +204,7 @@ def visit_log(
     subject = _members(home, [_pk(resident)] if resident not in (None, "") else [], "resident")
     people = _members(home, [_pk(m) for m in met or ()], "met")
     readings, flags = check_readings(temperature=temperature, systolic=systolic, diastolic=diastolic)
+    prepared = prepare_photos(photos, too_many=_("每次走访最多 %(max)d 张照片。"))
     now = timezone.now()
     visit = Visit(
         household=home,
@@ -223,12 +228,14 @@ def visit_log(
     visit.replayed = False
     if people:
         visit.met.set(people)
+    for photo in prepared:
+        photo_save(VisitPhoto(visit=visit), photo)
     audit_record(
         action="visit.log",
         actor=actor,
         target=visit,
         request=request,
-        data={"purpose": purpose, "household": home.pk, "flags": flags},
+        data={"purpose": purpose, "household": home.pk, "flags": flags, "photos": len(prepared)},
     )
     if demand:
         visit_to_demand(actor=actor, visit=visit, request=request, **demand)
@@ -252,7 +259,9 @@ def visit_to_demand(
 ) -> Ticket:
     """Turn a visit's finding into a demand (channel 走访), with the household's dwelling as the place
     and the household's person as reporter, and link both ways: the visit names the demand, the
-    demand lists the visit (`ticket.visits`). Once per visit."""
+    demand lists the visit (`ticket.visits`). The visit's photos become the demand's intake photos:
+    rows naming the same files, already checked and re-encoded (files are never deleted: visits and
+    demands are kept). Once per visit."""
     locked = selectors.visits_visible_to(actor).filter(pk=_pk(visit)).values_list("pk", flat=True).first()
     if locked is None:
         raise NotFound()
@@ -274,17 +283,32 @@ def visit_to_demand(
         reporter_resident=_reporter(visit),
         request=request,
     )
+    photos = list(visit.photos.all())
+    intake = ticket.events.get(action="register") if photos else None  # where intake photos show
+    TicketAttachment.objects.bulk_create(
+        TicketAttachment(
+            ticket=ticket,
+            event=intake,
+            image=p.image.name,
+            thumbnail=p.thumbnail.name,
+            content_type=p.content_type,
+            size=p.size,
+            width=p.width,
+            height=p.height,
+            original_name=p.original_name,
+            uploaded_by_id=visit.worker_id,
+        )
+        for p in photos
+    )
     visit.ticket = ticket
     visit.save(update_fields=["ticket"])
     audit_record(action="visit.to_demand", actor=actor, target=visit, request=request, data={"ticket": ticket.number})
     return ticket
 
 
-@transaction.atomic
-def care_rule_set(*, actor, community, tag, interval_days, responsible: str, request=None) -> CarePlanRule:
-    """Set how often households of `community` with `tag` (None: every household) must be seen. A
-    community's own rule overrides the shipped default for that tag; `community` None changes the
-    shipped default itself (district staff only)."""
+def _care_rule_target(actor, community, tag):
+    """The community (None: the shipped defaults) and tag (None: every household) of a rule the actor
+    may change; another community reads as missing (404), a role that may not change rules is 403."""
     if not has_capability(actor, Capability.MANAGE_TAGS):
         raise PermissionDenied()
     area = None
@@ -299,6 +323,29 @@ def care_rule_set(*, actor, community, tag, interval_days, responsible: str, req
         tag_obj = registry.tags_visible_to(actor).filter(pk=_pk(tag)).first()
         if tag_obj is None or (tag_obj.community_id not in (None, area.pk if area else None)):
             raise ApplicationError(_("标签不存在。"), field="tag")
+    return area, tag_obj
+
+
+def _care_rule_audit(action: str, *, actor, rule, area, tag_obj, before: dict, request, **data) -> None:
+    audit_record(
+        action=action,
+        actor=actor,
+        target=rule,
+        target_label=str(rule),
+        area_path=area.path if area else (actor.area.path if actor.area_id else ""),
+        request=request,
+        # The community is kept so that the rules page can show its own history.
+        data={"community": area.pk if area else None, "tag": tag_obj.name if tag_obj else None, "before": before}
+        | data,
+    )
+
+
+@transaction.atomic
+def care_rule_set(*, actor, community, tag, interval_days, responsible: str, request=None) -> CarePlanRule:
+    """Set how often households of `community` with `tag` (None: every household) must be seen. A
+    community's own rule overrides the shipped default for that tag; `community` None changes the
+    shipped default itself (district staff only). Setting what is already there writes nothing."""
+    area, tag_obj = _care_rule_target(actor, community, tag)
     days = _int(interval_days, "interval_days")
     if days is None or not 1 <= days <= 366:
         raise ApplicationError(_("走访周期应为 1–366 天。"), field="interval_days")
@@ -307,21 +354,39 @@ def care_rule_set(*, actor, community, tag, interval_days, responsible: str, req
     rule = CarePlanRule.objects.select_for_update().filter(community=area, tag=tag_obj).first()
     if rule is None:
         rule = CarePlanRule(community=area, tag=tag_obj)
+    elif (rule.interval_days, rule.responsible) == (days, responsible):
+        return rule  # a form sent again: no change, no audit line saying there was one
     before = {"interval_days": rule.interval_days, "responsible": rule.responsible} if rule.pk else {}
     rule.interval_days, rule.responsible = days, responsible
     rule.save()
-    audit_record(
-        action="visit.care_rule_set",
+    _care_rule_audit(
+        "visit.care_rule_set",
         actor=actor,
-        target=rule,
-        target_label=str(rule),
-        area_path=area.path if area else (actor.area.path if actor.area_id else ""),
+        rule=rule,
+        area=area,
+        tag_obj=tag_obj,
+        before=before,
         request=request,
-        data={
-            "before": before,
-            "interval_days": days,
-            "responsible": responsible,
-            "tag": tag_obj.name if tag_obj else None,
-        },
+        interval_days=days,
+        responsible=responsible,
     )
     return rule
+
+
+@transaction.atomic
+def care_rule_reset(*, actor, community, tag, request=None) -> None:
+    """Drop a community's own rule for `tag` (None: every household): the shipped default applies
+    there again (or, for a tag with no default, the tag sets no rule)."""
+    if community in (None, ""):
+        raise ApplicationError(_("默认走访计划不能恢复，只能修改。"), field="community")
+    area, tag_obj = _care_rule_target(actor, community, tag)
+    rule = CarePlanRule.objects.select_for_update().filter(community=area, tag=tag_obj).first()
+    if rule is None:
+        raise ApplicationError(_("本社区没有自定的走访计划。"), field="tag")
+    before = {"interval_days": rule.interval_days, "responsible": rule.responsible}
+    pk = rule.pk
+    rule.delete()
+    rule.pk = pk  # the audit line names the row that was dropped
+    _care_rule_audit(
+        "visit.care_rule_reset", actor=actor, rule=rule, area=area, tag_obj=tag_obj, before=before, request=request
+    )

@@ -1,5 +1,5 @@
 """Pages of the 民情日记: 今日走访 (who is due), 记录走访 (the phone form, which also answers the offline
-queue's fetch with JSON), and the export. Reads through visits.selectors, writes through one
+queue's fetch with JSON), the export, and a visit's photos. Reads through visits.selectors, writes through one
 visits.services call; out of scope is the 404 page, as everywhere."""
 
 from functools import wraps
@@ -20,6 +20,7 @@ from minqing.areas import selectors as places
 from minqing.core.errors import ApplicationError, NotFound, PermissionDenied
 from minqing.core.forms import form_error
 from minqing.core.pagination import paginate
+from minqing.core.photos import photo_file
 from minqing.registry import selectors as registry
 from minqing.registry.models import ResidentStatus
 from minqing.visits import selectors, services
@@ -74,7 +75,12 @@ def visit_new(request):
     raw = request.POST.get("household") if request.method == "POST" else request.GET.get("household")
     household = registry.access_household(user, raw)
     members = list(household.members.filter(status=ResidentStatus.ACTIVE).order_by("pk"))
-    form = VisitForm(request.POST or None, members=members, initial={"household": household.pk, "purpose": "routine"})
+    form = VisitForm(
+        request.POST or None,
+        request.FILES or None,
+        members=members,
+        initial={"household": household.pk, "purpose": "routine"},
+    )
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
@@ -93,6 +99,7 @@ def visit_new(request):
                     systolic=data["systolic"],
                     diastolic=data["diastolic"],
                     idempotency_key=data["idempotency_key"] or None,
+                    photos=data["photos"],
                     demand=demand,
                     request=request,
                 )
@@ -144,3 +151,11 @@ def visit_export(request):
     else:
         messages.error(request, _("日期格式不正确。"))
     return redirect("visits:today")
+
+
+@visits_page
+@never_cache
+@require_GET
+def photo(request, pk: int, kind: str = "image"):
+    """A visit's photo for those who may see the visit; out of scope is the same 404 as a missing one."""
+    return photo_file(selectors.access_visit_photo(request.user, pk), kind)

@@ -3,6 +3,7 @@ visit, a household outside one's set is as missing, an impossible reading is ref
 due list holds exactly the caller's households (checked against the independent scope oracle)."""
 
 import json
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -83,6 +84,29 @@ def test_a_resent_draft_is_one_visit(api, live_app, world):
     # Without a key every submission is its own visit.
     assert post_visit(api, "grid1", body).status == 201
     assert counts(live_app, key)["all"] == before + 2
+
+
+def test_the_same_key_sent_at_once_from_many_connections_is_one_visit(api, live_app, world):
+    # A phone that retries while its first request is still in flight: the copies reach the server's
+    # workers together, each passing the "key seen?" check before any has written.
+    key, copies = uuid.uuid4().hex, 8
+    body = {"household": world["grid1_home"], "purpose": "routine", "note": "同一份草稿，同时发出"}
+    api.token("grid1")  # signed in before the race, so the copies leave together
+    start, replies = threading.Barrier(copies), [None] * copies
+
+    def send(i: int) -> None:
+        start.wait()
+        replies[i] = post_visit(api, "grid1", body, key)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [200] * (copies - 1) + [201], [r.text for r in replies if r.status not in (200, 201)]
+    assert len({r.json()["id"] for r in replies}) == 1
+    assert counts(live_app, key)["by_key"] == 1
 
 
 def test_a_malformed_key_is_refused(api, world):

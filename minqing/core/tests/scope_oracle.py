@@ -32,6 +32,8 @@ class Expected:
     ledger_imports: set[int] = field(default_factory=set)
     tickets: set[int] = field(default_factory=set)
     visits: set[int] = field(default_factory=set)
+    # The communities whose residents (and so care rules) the user keeps.
+    communities: set[int] = field(default_factory=set)
 
 
 def expected_for(user: User) -> Expected:
@@ -80,7 +82,8 @@ def expected_for(user: User) -> Expected:
         result.areas = {grid_of[b] for b in result.buildings}
         result.estates = {estate_of[b] for b in result.buildings}
         result.users = {user.pk}
-        _registry(user, result, communities={areas[user.area_id].parent_id})
+        result.communities = {areas[user.area_id].parent_id}
+        _registry(user, result, communities=result.communities)
         # Demands about their places, and those they reported themselves.
         result.tickets = {
             t.pk
@@ -119,6 +122,7 @@ def expected_for(user: User) -> Expected:
         communities = {areas[root].parent_id}
     else:
         communities = {a for a in areas if areas[a].level == "community" and under(a, root)}
+    result.communities = communities
     _registry(user, result, communities=communities)
     result.tickets = {t.pk for t in Ticket.objects.all() if under(t.area_id, root)}
     return result

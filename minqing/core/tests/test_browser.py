@@ -30,20 +30,20 @@ PLACES = ["区域与网格", "小区与房屋"]
 # the navigation items it must show, in order (修改密码 and 退出登录 follow for everyone).
 PEOPLE = ["居民档案", "诉求清单", "今日走访"]
 ROLES = {
-    "grid1": ("李敏", "网格员 · 嘉和社区第1网格", ALWAYS + PLACES + PEOPLE + ["用户管理"]),
+    "grid1": ("李敏", "网格员 · 嘉和社区第1网格", ALWAYS + PLACES + PEOPLE + ["统计", "用户管理"]),
     "liaison1": ("程强壮", "联户长 · 嘉和社区第1网格", ALWAYS + PLACES + PEOPLE),
-    "staff1": ("王静", "社区工作者 · 嘉和社区", ALWAYS + PLACES + PEOPLE + ["导入台账", "诉求统计", "用户管理"]),
+    "staff1": ("王静", "社区工作者 · 嘉和社区", ALWAYS + PLACES + PEOPLE + ["导入台账", "统计", "用户管理"]),
     "admin1": (
         "赵书记",
         "社区书记/主任 · 嘉和社区",
-        ALWAYS + PLACES + PEOPLE + ["导入台账", "诉求统计", "标签", "用户管理", "审计日志"],
+        ALWAYS + PLACES + PEOPLE + ["导入台账", "统计", "标签", "用户管理", "审计日志"],
     ),
-    "street1": ("刘主任", "街道综治中心 · 康新街道", ALWAYS + PLACES + PEOPLE + ["诉求统计", "用户管理", "审计日志"]),
+    "street1": ("刘主任", "街道综治中心 · 康新街道", ALWAYS + PLACES + PEOPLE + ["统计", "用户管理", "审计日志"]),
     "dept1": ("张电工", "职能部门 · 民安供电公司", ALWAYS + ["诉求清单", "用户管理"]),
     "district1": (
         "陈科长",
         "区级/12345中心 · 民安区",
-        ALWAYS + PLACES + PEOPLE + ["诉求统计", "标签", "用户管理", "审计日志", "接口密钥", "节假日"],
+        ALWAYS + PLACES + PEOPLE + ["统计", "标签", "用户管理", "审计日志", "接口密钥", "节假日"],
     ),
 }
 MFA_EXEMPT_DEMO = {"admin1", "district1"}

@@ -242,3 +242,146 @@ def test_ticket_figures_count_exactly_the_scope(client_as, persona, username):
     assert response.status_code == 200
     total = re.search(r'class="total"><th scope="row">[^<]*</th><td[^>]*>(\d+)<', response.content.decode())
     assert int(total.group(1)) == len(expected_for(user).tickets)
+
+
+# 走访统计 and 关爱规则 (/visits/kpis/, /visits/rules/) ---------------------------------------------
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+def test_visit_figures_count_exactly_the_scope(client_as, persona, username):
+    """走访统计: 403 for a role without the figures; for the others the 合计 row counts the visits and
+    the visited households the oracle says the role may see."""
+    from minqing.visits.models import Visit
+
+    user = persona(username)
+    client = client_as(username)
+    response = client.get("/visits/kpis/", {"start": "2000-01-01", "dimension": "worker"})
+    if not has_capability(user, Capability.VIEW_VISIT_KPIS):
+        assert response.status_code == 403
+        assert client.post("/visits/kpis/xlsx/").status_code == 403
+        return
+    assert response.status_code == 200
+    total = re.search(
+        r'class="total"><th scope="row">[^<]*</th><td[^>]*>(\d+)</td><td[^>]*>(\d+)<', response.content.decode()
+    )
+    expected = expected_for(user).visits
+    households = set(Visit.objects.filter(pk__in=expected).values_list("household_id", flat=True))
+    assert (int(total.group(1)), int(total.group(2))) == (len(expected), len(households))
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+def test_care_rules_page_answers_exactly_the_scope(client_as, persona, username):
+    """关爱规则: every community the role keeps residents of answers 200, any other exactly like a
+    missing id (404); a role without residents gets 403."""
+    user = persona(username)
+    client = client_as(username)
+    missing = client.get("/visits/rules/", {"community": MISSING_PK})
+    if not has_capability(user, Capability.VIEW_RESIDENTS):
+        assert missing.status_code == 403
+        assert client.get("/visits/rules/").status_code == 403
+        return
+    assert missing.status_code == 404
+    expected = expected_for(user).communities
+    assert expected
+    for community in Area.objects.filter(level="community"):
+        response = client.get("/visits/rules/", {"community": community.pk})
+        if community.pk in expected:
+            assert response.status_code == 200, community.pk
+            assert community.name in response.content.decode()
+        else:
+            assert response.status_code == 404, community.pk
+            assert CSRF.sub(b"", response.content) == CSRF.sub(b"", missing.content)
+
+
+# 走访 pages (visits/): 今日走访, the phone form, the export and a visit's photos -----------------------
+
+
+@pytest.fixture
+def visits_with_photos(db, media):
+    """A visit with a photo in every grid that has a worker (the demo's visits have none), logged by
+    the grid's own worker through the service. Returns {visit pk: photo pk}."""
+    from minqing.tickets.tests.photo_files import phone_jpeg
+    from minqing.visits import services as visit_services
+
+    made = {}
+    for worker in User.objects.filter(role="grid_worker", is_active=True).order_by("pk"):
+        household = Household.objects.filter(dwelling__building__grid_id=worker.area_id).order_by("pk").first()
+        if household is None:
+            continue
+        visit = visit_services.visit_log(
+            actor=worker, household=household, note=f"范围核查{household.pk}", photos=[phone_jpeg(size=(40, 30))]
+        )
+        made[visit.pk] = visit.photos.get().pk
+    assert len(made) >= 2, "photos in two grids at least, so each worker has one to be refused"
+    return made
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+def test_visit_pages_answer_exactly_the_scope(client_as, persona, username, visits_with_photos):
+    """今日走访 lists only due households the role may see (the same due list whoever asks, cut to the
+    role's households); the form opens only for those; a visit's photo answers only to those who may
+    see the visit, out of scope reading exactly like a photo that does not exist."""
+    from django.utils import timezone
+
+    from minqing.visits.selectors import due_for
+
+    user, client = persona(username), client_as(username)
+    expected = expected_for(user)
+    if not has_capability(user, Capability.VIEW_RESIDENTS):
+        assert client.get("/visits/today/").status_code == 403
+        assert client.get(f"/visits/new/?household={Household.objects.first().pk}").status_code == 403
+        for photo in visits_with_photos.values():
+            assert client.get(f"/visits/photos/{photo}/").status_code == 403
+        return
+    listed = set(_listed(client, "/visits/today/", re.compile(r'<li data-household="(\d+)"')))
+    everyone_due = set(due_for(persona("district1"), timezone.localdate()).values_list("pk", flat=True))
+    assert listed == everyone_due & expected.households
+
+    missing = client.get(f"/visits/new/?household={MISSING_PK}")
+    assert missing.status_code == 404
+    for household in Household.objects.order_by("pk")[::7]:
+        response = client.get(f"/visits/new/?household={household.pk}")
+        if household.pk in expected.households:
+            assert response.status_code == 200, household.pk
+        else:
+            assert response.status_code == 404, household.pk
+            assert CSRF.sub(b"", response.content) == CSRF.sub(b"", missing.content)
+
+    for kind in ("", "thumb/"):
+        missing = client.get(f"/visits/photos/{MISSING_PK}/{kind}")
+        assert missing.status_code == 404
+        for visit, photo in visits_with_photos.items():
+            response = client.get(f"/visits/photos/{photo}/{kind}")
+            if visit in expected.visits:
+                assert response.status_code == 200, (visit, kind)
+            else:
+                assert response.status_code == 404, (visit, kind)
+                assert CSRF.sub(b"", response.content) == CSRF.sub(b"", missing.content)
+
+
+@pytest.mark.parametrize("username", PERSONAS)
+def test_visit_export_holds_exactly_the_scope(client_as, persona, username, visits_with_photos):
+    import datetime
+
+    from django.utils import timezone
+
+    from minqing.registry.tests.test_export import rows_of
+    from minqing.visits.models import Visit
+
+    user = persona(username)
+    response = client_as(username).post("/visits/export/", {})
+    if not has_capability(user, Capability.EXPORT_RESIDENTS):
+        assert response.status_code in (302, 403)  # the page's message, or no 走访 pages at all
+        assert not response.get("Content-Disposition")
+        return
+    assert response.status_code == 200
+    rows = rows_of(response.content)[1:]
+    end = timezone.localdate()
+    window = Visit.objects.filter(
+        pk__in=expected_for(user).visits,
+        visited_at__date__gte=end - datetime.timedelta(days=30),
+        visited_at__date__lte=end,
+    )
+    assert len(rows) == window.count()
+    notes = {row[12] for row in rows if row[12].startswith("范围核查")}
+    assert notes == set(window.filter(note__startswith="范围核查").values_list("note", flat=True))

@@ -2,11 +2,58 @@
 // idempotency key, and a submitted visit waits in a queue until the server has answered. The queue is
 // re-sent when the connection returns (the "online" event, and a timer in case the event never
 // comes); the key makes a visit that reached the server before the connection dropped count once.
+// Photos wait with their visit: localStorage holds only text, so they are kept in IndexedDB (which
+// stores the files themselves) under the visit's key, and survive a reload or a closed browser.
 (() => {
   const QUEUE = "minqing.visits.queue";
   const DRAFT = "minqing.visits.draft.";
   const RETRY_MS = 5000;
   let sending = false;
+
+  // IndexedDB: key → [File]. Where it is unavailable the photos wait in this page's memory only.
+  const inMemory = new Map();
+  const openPhotos = () =>
+    new Promise((resolve, reject) => {
+      const request = indexedDB.open("minqing-visits", 1);
+      request.onupgradeneeded = () => request.result.createObjectStore("photos");
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  async function photosDo(mode, action) {
+    const db = await openPhotos();
+    try {
+      return await new Promise((resolve, reject) => {
+        const tx = db.transaction("photos", mode);
+        const request = action(tx.objectStore("photos"));
+        tx.oncomplete = () => resolve(request.result);
+        tx.onerror = tx.onabort = () => reject(tx.error);
+      });
+    } finally {
+      db.close();
+    }
+  }
+  async function keepPhotos(key, files) {
+    inMemory.set(key, files);
+    try {
+      await photosDo("readwrite", (store) => store.put(files, key));
+      inMemory.delete(key);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  async function photosOf(key) {
+    if (inMemory.has(key)) return inMemory.get(key);
+    try {
+      return (await photosDo("readonly", (store) => store.get(key))) || [];
+    } catch {
+      return [];
+    }
+  }
+  function forgetPhotos(key) {
+    inMemory.delete(key);
+    photosDo("readwrite", (store) => store.delete(key)).catch(() => {});
+  }
 
   const load = (key, fallback) => {
     try {
@@ -62,6 +109,7 @@
       QUEUE,
       load(QUEUE, []).filter((item) => item.key !== key),
     );
+    forgetPhotos(key);
   }
 
   // Send every waiting visit once; stop at the first network failure (still offline).
@@ -73,6 +121,8 @@
       for (const item of load(QUEUE, [])) {
         const body = new FormData();
         for (const [name, value] of item.fields) body.append(name, value);
+        const photos = item.photos ? await photosOf(item.key) : [];
+        for (const file of photos) body.append("photos", file, file.name);
         body.set("csrfmiddlewaretoken", csrfToken());
         let response;
         try {
@@ -95,7 +145,7 @@
             message = (await response.json()).message || message;
           } catch {}
           dropFromQueue(item.key);
-          results[item.key] = { ok: false, message, item };
+          results[item.key] = { ok: false, message, item, photos };
         } else {
           break; // server trouble or an expired session: keep it and retry
         }
@@ -135,6 +185,7 @@
     const fields = {};
     for (const input of form.elements) {
       if (!input.name || ["csrfmiddlewaretoken", "idempotency_key", "visited_at", "household"].includes(input.name)) continue;
+      if (input.type === "file") continue; // files are kept with the queued visit, not the draft
       if (input.type === "checkbox") {
         if (input.name === "to_demand") fields[input.name] = input.checked ? input.value : "";
         else fields[input.name] = [...(fields[input.name] || []), ...(input.checked ? [input.value] : [])];
@@ -159,15 +210,19 @@
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const draft = saveDraft();
-      const fields = [...new FormData(form).entries()].filter(([name]) => name !== "csrfmiddlewaretoken");
+      const entries = [...new FormData(form).entries()].filter(([name]) => name !== "csrfmiddlewaretoken");
+      const fields = entries.filter(([, value]) => !(value instanceof File));
+      const files = entries.map(([, value]) => value).filter((value) => value instanceof File && value.size);
+      const kept = files.length === 0 || (await keepPhotos(draft.key, files));
       const queue = load(QUEUE, []);
       if (!queue.some((item) => item.key === draft.key)) {
         queue.push({
           key: draft.key,
           at: draft.at,
           action: form.action,
-          label: form.dataset.householdLabel,
+          label: form.dataset.householdLabel + (files.length ? ` · ${files.length} 张照片` : ""),
           fields,
+          photos: files.length,
         });
         store(QUEUE, queue);
       }
@@ -183,9 +238,19 @@
         // Refused: back into the form, with the reason.
         store(draftKey(), draft);
         fillForm(draft);
+        const input = form.querySelector("input[type=file][name=photos]");
+        if (input && mine.photos.length) {
+          const back = new DataTransfer(); // the chosen photos back in the picker, to send again
+          for (const file of mine.photos) back.items.add(file);
+          input.files = back.files;
+        }
         say(mine.message);
       } else {
-        say("暂无网络，走访已存入待发送，网络恢复后自动发送。");
+        say(
+          kept
+            ? "暂无网络，走访已存入待发送，网络恢复后自动发送。"
+            : "暂无网络，走访已存入待发送；此浏览器无法在手机上保存照片，请勿关闭本页，网络恢复后随走访发送。",
+        );
         form.reset();
         store(draftKey(), freshDraft());
         fillForm(load(draftKey(), freshDraft()));

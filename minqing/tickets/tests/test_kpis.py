@@ -10,8 +10,8 @@ from django.utils import timezone
 from minqing.accounts.models import Department
 from minqing.areas.models import Area
 from minqing.core.models import AuditEntry
+from minqing.core.views import XLSX
 from minqing.tickets import lifecycle, services
-from minqing.tickets.export import XLSX
 from minqing.tickets.kpis import ticket_kpis
 from minqing.tickets.models import Category, Ticket
 

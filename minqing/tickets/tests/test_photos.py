@@ -9,21 +9,14 @@ from PIL import Image
 
 from conftest import PERSONAS
 from minqing.core.errors import ApplicationError
+from minqing.core.photos import MAX_BYTES, THUMBNAIL_SIZE
 from minqing.core.tests.scope_oracle import expected_for
 from minqing.tickets import services
 from minqing.tickets.models import Category, Ticket, TicketAttachment
-from minqing.tickets.photos import MAX_BYTES, THUMBNAIL_SIZE
 from minqing.tickets.selectors import tickets_visible_to
 from minqing.tickets.tests.photo_files import GPS_IFD, phone_jpeg, png_file
 
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path)}},
-    }
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("media")
 
 
 def _create(persona, photos, username="staff1"):

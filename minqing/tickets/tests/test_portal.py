@@ -18,11 +18,7 @@ PHONE = "13947701234"
 
 
 @pytest.fixture(autouse=True)
-def fresh(settings, tmp_path, db):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path)}},
-    }
+def fresh(media, db):
     cache.clear()  # the rate limit counters
     yield
     cache.clear()

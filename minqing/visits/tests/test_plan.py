@@ -73,6 +73,23 @@ def test_a_communitys_own_rule_overrides_the_default(persona):
     assert due.interval_days == 3 and due.rule.responsible == "grid_worker"
 
 
+def test_each_community_keeps_its_own_rule_in_a_list_over_several(persona):
+    """District staff see two communities at once: each household is judged by its own community's
+    rule (3 days in grid1's community, the shipped 7 in grid2's)."""
+    grid1, grid2, admin1 = persona("grid1"), persona("grid2"), persona("admin1")
+    here, _ = household_with(grid1, {"tags": ["独居老人"], "age": 80})
+    there, _ = household_with(grid2, {"tags": ["独居老人"], "age": 80})
+    services.care_rule_set(
+        actor=admin1, community=grid1.area.parent, tag=tag("独居老人"), interval_days=3, responsible="grid_worker"
+    )
+    district1 = persona("district1")
+    today = timezone.localdate()
+    due = {h.pk: h.interval_days for h in selectors.due_for(district1, today + datetime.timedelta(days=3))}
+    assert due.get(here.pk) == 3 and there.pk not in due
+    due = {h.pk: h.interval_days for h in selectors.due_for(district1, today + datetime.timedelta(days=7))}
+    assert due.get(here.pk) == 3 and due.get(there.pk) == 7
+
+
 def test_riskiest_first(persona):
     """A 独居老人 3 days late (3/7 of a cycle) before an ordinary household 20 days late (20/90)."""
     grid1 = persona("grid1")

@@ -1,6 +1,7 @@
 """A grid worker on a 360 px phone logs a routine visit from 今日走访 in a couple of taps, then logs
-another in a stairwell without signal: it waits on the phone, shown as waiting, and reaches the server
-exactly once when the connection returns."""
+another in a stairwell without signal, with a photo: it waits on the phone (the photo too, through a
+reload), shown as waiting, and reaches the server exactly once, photo included, when the connection
+returns."""
 
 import pytest
 
@@ -9,6 +10,7 @@ from minqing.core.tests.test_browser import (
     PHONE,
     chromium,  # noqa: F401  (the shared browser fixture)
 )
+from minqing.tickets.tests.photo_files import phone_jpeg
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +20,7 @@ print(Visit.objects.filter(household_id=%(household)s, worker__username="grid1")
 """
 NOTE_COUNT = """
 from minqing.visits.models import Visit
-print(Visit.objects.filter(note=%(note)r).count())
+print(Visit.objects.filter(note=%(note)r).count(), sum(v.photos.count() for v in Visit.objects.filter(note=%(note)r)))
 """
 MAX_TAPS = 2  # 记录走访 on the row, 保存
 
@@ -64,25 +66,46 @@ def test_a_routine_visit_in_two_taps_and_one_sent_after_the_network_returns(live
         assert _count(live_app, first) == before + 1
         assert page.get_by_test_id("visits").get_by_text("日常走访").count() >= 1
 
-        # In the stairwell: no signal.
+        # In the stairwell: no signal. The finding is written down and photographed.
         page.goto(f"{live_app.url}/visits/new/?household={second}")
         before = _count(live_app, second)
         context.set_offline(True)
         note = "楼道灯不亮，老人下楼不便（离线记录）"
         page.get_by_label("走访情况").fill(note)
+        photo = phone_jpeg("楼道灯.jpg", size=(120, 90))
+        page.get_by_label("照片").set_input_files(
+            files=[{"name": photo.name, "mimeType": "image/jpeg", "buffer": photo.read()}]
+        )
         page.get_by_role("button", name="保存").click()
         pending = page.get_by_test_id("pending")
         pending.wait_for(state="visible")
         assert pending.locator("li").count() == 1
+        assert "1 张照片" in pending.locator("li").inner_text()
         assert _count(live_app, second) == before  # nothing reached the server
 
+        # Still no signal for sending, but the page is reloaded (the phone's browser was closed and
+        # reopened): the waiting visit and its photo are still on the phone.
+        def no_signal_for_posts(route):
+            if route.request.method == "POST":
+                route.abort("internetdisconnected")
+            else:
+                route.continue_()
+
+        page.route("**/visits/new/", no_signal_for_posts)
         context.set_offline(False)
+        page.reload()
+        pending.wait_for(state="visible")
+        assert "1 张照片" in pending.locator("li").inner_text()
+        page.wait_for_timeout(1000)
+        assert _count(live_app, second) == before
+
+        page.unroute("**/visits/new/", no_signal_for_posts)
         pending.wait_for(state="hidden", timeout=20_000)
         assert _count(live_app, second) == before + 1
         # Sent once: another round of retries (a reload re-runs the queue) adds nothing.
         page.reload()
         page.wait_for_timeout(1500)
-        assert int(live_app.shell(NOTE_COUNT % {"note": note}).strip()) == 1
+        assert live_app.shell(NOTE_COUNT % {"note": note}).split() == ["1", "1"]  # one visit, its photo
         assert problems == []
     finally:
         context.close()
