@@ -8,10 +8,10 @@ by services.ticket_figures_refresh), the rest live: the days of the period outsi
 "now"-dependent counts (open and late) of every month, and what the cube cannot cut (the handler
 dimension; a grid worker's, a unit's or a liaison's scope). The live part is one query per span of
 days: the demands grouped by their own column with every count a conditional aggregate, read from a
-covering index (the step that dispatches or returns a demand flags it, so no event is read). Every figure is a ratio of counts (and the mean duration a sum over
-a count), so the parts add up and finer groups fold exactly into coarser ones in Python: the rows
-become "each community of this subdistrict" or "each top-level category" afterwards, over at most a
-few thousand groups."""
+covering index (the step that dispatches or returns a demand flags it, so no event is read). Every
+figure is a ratio of counts (and the mean duration a sum over a count), so the parts add up and finer
+groups fold exactly into coarser ones in Python: the rows become "each community of this subdistrict"
+or "each top-level category" afterwards, over at most a few thousand groups."""
 
 import datetime
 import functools
@@ -181,8 +181,8 @@ def ticket_kpis(
         raise ApplicationError(_("统计维度无效。"), field="dimension")
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            # Compiling these plans took 150–220 ms of a query at 2,000,000 demands; they run in less
-            # without it (bench/RESULTS.md).
+            # JIT compilation took 150–220 ms of each of these queries at 2,000,000 demands, more than
+            # it saved (bench/RESULTS.md).
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
         return _ticket_kpis(user, start=start, end=end, dimension=dimension, parent=parent, now=now, live=live)
@@ -198,7 +198,7 @@ def _ticket_kpis(user, *, start, end, dimension, parent, now, live) -> KpiTable:
             raise ApplicationError(_("请选择区域。"), field="area")
         visible = visible.filter(area_path__startswith=parent.path)
     scope_path = None if live or dimension == "handler" else ticket_figures_path(user)
-    held = _held_months(start, end, now) if scope_path else {}
+    held = _held_months(start, end) if scope_path else {}
     by_group: dict[str, KpiRow] = {}
     if held:
         paths = [scope_path] + ([parent.path] if dimension == "area" else [])
@@ -225,7 +225,7 @@ def _ticket_kpis(user, *, start, end, dimension, parent, now, live) -> KpiTable:
     )
 
 
-def _held_months(start: datetime.date, end: datetime.date, now) -> dict[datetime.date, datetime.datetime]:
+def _held_months(start: datetime.date, end: datetime.date) -> dict[datetime.date, datetime.datetime]:
     """{month: refreshed at} of the whole months of the period the cube holds."""
     first = start if start.day == 1 else next_month(start)
     months = TicketFiguresMonth.objects.filter(month__gte=first, month__lte=end).values_list("month", "refreshed_at")
