@@ -76,7 +76,6 @@ class Migration(migrations.Migration):
             name="ever_returned",
             field=models.BooleanField(default=False, editable=False),
         ),
-        migrations.RunPython(flag_dispatched_and_returned, migrations.RunPython.noop, elidable=True),
         migrations.AddIndex(
             model_name="ticket",
             index=models.Index(
@@ -153,4 +152,6 @@ class Migration(migrations.Migration):
             model_name="ticketfigures",
             index=models.Index(fields=["dimension", "month"], name="ticket_figures_month"),
         ),
+        # Last: PostgreSQL refuses CREATE INDEX on a table with the UPDATE's pending trigger events.
+        migrations.RunPython(flag_dispatched_and_returned, migrations.RunPython.noop, elidable=True),
     ]
