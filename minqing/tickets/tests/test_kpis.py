@@ -5,6 +5,7 @@ import datetime
 import io
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from minqing.accounts.models import Department
@@ -255,6 +256,14 @@ def test_a_step_after_the_refresh_counts_from_the_next_one(case, persona):
     after = ticket_kpis(staff, dimension="channel", **MARCH)
     assert after.total.accepted == 8 and after.as_of >= before.as_of
     assert _figures(after) == _figures(ticket_kpis(staff, dimension="channel", live=True, **MARCH))
+
+
+def test_the_sweep_command_refreshes_the_cube(case, persona):
+    staff = persona("staff1")
+    assert ticket_kpis(staff, **MARCH).cube_months == []
+    call_command("tickets_sweep", stdout=io.StringIO())
+    table = ticket_kpis(staff, dimension="channel", **MARCH)
+    assert table.cube_months == [datetime.date(2025, 3, 1)] and table.total.received == 10
 
 
 def test_the_page_says_which_months_are_as_of_the_refresh(case, client_as):
