@@ -340,7 +340,7 @@ def _ticket_counts(tickets, dimension: str, now) -> dict[str, KpiRow]:
 
 
 def _late_counts(tickets, dimension: str, now) -> dict[str, KpiRow]:
-    """The counts that depend on "now", over the open demands only (index ticket_open_due)."""
+    """The counts that depend on "now", over the open running demands only (ticket_running_figures)."""
     column = _GROUP_COLUMN[dimension]
     late = _grouped(tickets, dimension).filter(_waiting_accept_late(now) | _open_late(now))
     rows = late.values(column).annotate(
