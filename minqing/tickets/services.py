@@ -543,8 +543,10 @@ def deadline_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
 # The figures' cube ------------------------------------------------------------------------------
 
 # A step's `changed_at` is its own clock reading, taken before it commits; looking back this far past
-# the previous refresh catches a step that committed after that refresh had read its month.
-FIGURES_LOOKBACK = datetime.timedelta(minutes=10)
+# the previous refresh catches a step that committed after that refresh had read its month (a step is
+# one short transaction). The price: a month changed just before a refresh is computed by the next one
+# too.
+FIGURES_LOOKBACK = datetime.timedelta(minutes=2)
 
 
 def ticket_figures_refresh(*, now: datetime.datetime | None = None) -> list[datetime.date]:
