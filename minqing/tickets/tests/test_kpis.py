@@ -164,6 +164,9 @@ def test_dimensions_fold_into_the_same_total(case, persona):
     assert received == {"市政设施": 2, "环境卫生": 3, "供电供水": 3, "政策咨询": 2}
     by_month = ticket_kpis(staff, dimension="month", start=datetime.date(2025, 2, 1), end=MARCH["end"])
     assert [(r.label, r.received) for r in by_month.rows] == [("2025-03", 10)]
+    # Within one month the row is counted without grouping by month: the same figures.
+    march = ticket_kpis(staff, dimension="month", **MARCH)
+    assert _figures(march) == _figures(by_month)
     by_department = ticket_kpis(staff, dimension="department", **MARCH)
     assert {r.label: r.received for r in by_department.rows} == {"民安供电公司": 2, "未派单位（社区自办）": 8}
     # 退单率 by the department it was dispatched to.
