@@ -342,8 +342,8 @@ def measure() -> None:
             )
         if ARGS.explain:
             _explain_kpis(district, year_ago, today)
-        med, mx, table = _timed(
-            lambda: ticket_kpis(_fresh(district), start=year_ago, end=today, dimension="area", live=True), 1
+        med, mx, table = timed(
+            lambda: ticket_kpis(fresh(district), start=year_ago, end=today, dimension="area", live=True), 1
         )
         print(f"| 统计表 全区一年 按area，全部实时（live=True） | {med:.1f} | {mx:.1f} | {len(table.rows)} rows |")
     if "figures" in only:
