@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from minqing.accounts.roles import Role
-from minqing.areas.models import Building, Dwelling
+from minqing.areas.models import AreaLevel, Building, Dwelling
 
 _NOTHING = Q(pk__in=[])
+# The roles whose demands are those placed in their area's subtree (ticket_q's last line).
+_FIGURES_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.COMMUNITY_ADMIN, Role.SUBDISTRICT_STAFF, Role.DISTRICT_STAFF})
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,18 @@ def ticket_q(user, prefix: str = "") -> Q:
             | Q(**{_p(prefix, "dwelling__building_id__in"): s.building_ids})
         )
     return Q(**{_p(prefix, "area_path__startswith"): s.area_path})
+
+
+def ticket_figures_path(user) -> str | None:
+    """The subtree whose demands are exactly the user's, when it is a community or larger (the grain of
+    the figures' cube, tickets.models.TicketFigures); None where the scope is cut otherwise (a grid, a
+    unit's demands, a liaison's households), and the figures are then counted live."""
+    s = scope_of(user)
+    if s is None or s.area_path is None or s.role not in _FIGURES_ROLES:
+        return None
+    if user.area.level not in (AreaLevel.COMMUNITY, AreaLevel.SUBDISTRICT, AreaLevel.DISTRICT):
+        return None
+    return s.area_path
 
 
 def user_q(user, prefix: str = "") -> Q:

@@ -3,17 +3,23 @@
 user may see that were received in a period. docs/kpis.md defines each one; this module is that
 definition in code.
 
-Two queries, one per table, whatever the number of demands: the demands grouped by their own column
-(area, category, channel, handler, department, month) with every count a conditional aggregate, and
-the dispatch/return events grouped the same way. Every figure is a ratio of counts (and the mean
-duration a sum over a count), so finer groups fold exactly into coarser ones in Python: the database
-groups by area_id and category_id, and the rows become "each community of this subdistrict" or "each
-top-level category" afterwards, over at most a few thousand groups."""
+Whole past months come from the figures' cube (TicketFigures: counts per month, area and group, computed
+by services.ticket_figures_refresh), the rest live: the days of the period outside those months, the
+"now"-dependent counts (open and late) of every month, and what the cube cannot cut (the handler
+dimension; a grid worker's, a unit's or a liaison's scope). The live part is one query per span of
+days: the demands grouped by their own column with every count a conditional aggregate, read from a
+covering index (the step that dispatches or returns a demand flags it, so no event is read). Every
+figure is a ratio of counts (and the mean duration a sum over a count), so the parts add up and finer
+groups fold exactly into coarser ones in Python: the rows become "each community of this subdistrict"
+or "each top-level category" afterwards, over at most a few thousand groups."""
 
 import datetime
-from dataclasses import dataclass, fields
+import functools
+import operator
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
+from django.db import connection, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -21,10 +27,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from minqing.accounts.models import Department, User
-from minqing.areas.models import Area
+from minqing.accounts.scope import ticket_figures_path
+from minqing.areas.models import Area, AreaLevel
 from minqing.core.errors import ApplicationError
 from minqing.tickets.lifecycle import RUNNING_STATES, Status
-from minqing.tickets.models import Category, Channel, TicketEvent
+from minqing.tickets.models import Category, Channel, Ticket, TicketFigures, TicketFiguresMonth
 from minqing.tickets.selectors import tickets_visible_to
 
 DIMENSIONS = {
@@ -35,7 +42,7 @@ DIMENSIONS = {
     "department": gettext_lazy("承办单位"),
     "month": gettext_lazy("月份"),
 }
-# The column the database groups by for each dimension (on the demand; the events prefix "ticket__").
+# The column the database groups by for each dimension.
 _GROUP_COLUMN = {
     "area": "area_id",
     "category": "category_id",
@@ -49,6 +56,7 @@ HANDLED_STATES = (Status.HANDLED, Status.CLOSED, Status.EVALUATED)
 # while suspended.
 GOOD_RATINGS = ("satisfied", "basically_satisfied")
 _NONE = "none"  # the group of demands without a handler / department / sub-area
+_INSTANT = datetime.timedelta(microseconds=1)
 
 
 @dataclass
@@ -131,6 +139,10 @@ class KpiTable:
     rows: list[KpiRow]
     total: KpiRow
     parent: Area | None = None  # the area whose children are the rows (dimension "area")
+    # The whole months taken from the cube, and the time of the oldest refresh among them: their counts
+    # are as of then; everything else (and their open-and-late counts) is as of now.
+    cube_months: list[datetime.date] = field(default_factory=list)
+    as_of: datetime.datetime | None = None
 
 
 def period_bounds(start: datetime.date, end: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
@@ -143,6 +155,15 @@ def period_bounds(start: datetime.date, end: datetime.date) -> tuple[datetime.da
     return lo, hi
 
 
+def month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """[the month's first day 00:00, the next month's 00:00) in the local time zone."""
+    return period_bounds(month, next_month(month) - datetime.timedelta(days=1))
+
+
+def next_month(month: datetime.date) -> datetime.date:
+    return (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
 def ticket_kpis(
     user,
     *,
@@ -151,29 +172,99 @@ def ticket_kpis(
     dimension: str = "area",
     parent: Area | None = None,
     now: datetime.datetime | None = None,
+    live: bool = False,
 ) -> KpiTable:
     """The figures of the demands `user` may see that were received from `start` to `end` (local
     dates, both included), one row per group of `dimension`. For "area" the rows are the children of
-    `parent` (default: the user's own area) plus a row for demands placed on `parent` itself."""
+    `parent` (default: the user's own area) plus a row for demands placed on `parent` itself.
+    `live` ignores the cube (every count as of now; seconds at district scale)."""
     if dimension not in DIMENSIONS:
         raise ApplicationError(_("统计维度无效。"), field="dimension")
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # JIT compilation took 150–220 ms of each of these queries at 2,000,000 demands, more than
+            # it saved (bench/RESULTS.md).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        return _ticket_kpis(user, start=start, end=end, dimension=dimension, parent=parent, now=now, live=live)
+
+
+def _ticket_kpis(user, *, start, end, dimension, parent, now, live) -> KpiTable:
     now = now or timezone.now()
     lo, hi = period_bounds(start, end)
-    tickets = tickets_visible_to(user).filter(received_at__gte=lo, received_at__lt=hi)
+    visible = tickets_visible_to(user)
     if dimension == "area":
         parent = parent or getattr(user, "area", None)
         if parent is None:
             raise ApplicationError(_("请选择区域。"), field="area")
-        tickets = tickets.filter(area_path__startswith=parent.path)
-    by_group = _ticket_counts(tickets, dimension, now)
-    for key, dispatched, returned in _event_counts(tickets, dimension):
-        row = by_group.setdefault(key, KpiRow(key=key, label=""))
-        row.dispatched, row.returned = dispatched, returned
+        visible = visible.filter(area_path__startswith=parent.path)
+    scope_path = None if live or dimension == "handler" else ticket_figures_path(user)
+    held = _held_months(start, end) if scope_path else {}
+    by_group: dict[str, KpiRow] = {}
+    if held:
+        paths = [scope_path] + ([parent.path] if dimension == "area" else [])
+        _merge(by_group, _cube_counts(dimension, list(held), paths))
+        in_held = _between(month_bounds(m) for m in held)
+        _merge(by_group, _late_counts(visible.filter(in_held), dimension, now))
+    # One query per span: a single range is an index-only scan (ticket_received_figures), an OR of
+    # ranges is not.
+    for span in _spans_outside(lo, hi, [month_bounds(m) for m in sorted(held)]):
+        tickets = visible.filter(_between([span]))
+        first, last = (timezone.localtime(at).strftime("%Y-%m") for at in (span[0], span[1] - _INSTANT))
+        if dimension == "month" and first == last:
+            # A partial month (the usual span): its one row without converting each demand's time.
+            _merge(by_group, _one_group_counts(tickets, first, now))
+        else:
+            _merge(by_group, _ticket_counts(tickets, dimension, now))
     rows = _fold(by_group, dimension, parent)
     total = KpiRow(key="total", label=_("合计"))
     for row in rows:
         total.add(row)
-    return KpiTable(dimension=dimension, start=start, end=end, rows=rows, total=total, parent=parent)
+    return KpiTable(
+        dimension=dimension,
+        start=start,
+        end=end,
+        rows=rows,
+        total=total,
+        parent=parent,
+        cube_months=sorted(held),
+        as_of=min(held.values()) if held else None,
+    )
+
+
+def _held_months(start: datetime.date, end: datetime.date) -> dict[datetime.date, datetime.datetime]:
+    """{month: refreshed at} of the whole months of the period the cube holds."""
+    first = start if start.day == 1 else next_month(start)
+    months = TicketFiguresMonth.objects.filter(month__gte=first, month__lte=end).values_list("month", "refreshed_at")
+    return {m: at for m, at in months if next_month(m) - datetime.timedelta(days=1) <= end}
+
+
+def _spans_outside(lo, hi, held: list[tuple]) -> list[tuple]:
+    """[lo, hi) less the (sorted, disjoint) spans of `held`: the times counted live."""
+    spans, at = [], lo
+    for a, b in held:
+        if a > at:
+            spans.append((at, a))
+        at = max(at, b)
+    if at < hi:
+        spans.append((at, hi))
+    return spans
+
+
+def _between(spans) -> Q:
+    """Received within any of the spans; adjacent spans (consecutive months) as one range."""
+    joined: list[list] = []
+    for a, b in sorted(spans):
+        if joined and joined[-1][1] >= a:
+            joined[-1][1] = max(joined[-1][1], b)
+        else:
+            joined.append([a, b])
+    return functools.reduce(operator.or_, (Q(received_at__gte=a, received_at__lt=b) for a, b in joined))
+
+
+def _merge(into: dict[str, KpiRow], rows: dict[str, KpiRow]) -> None:
+    for key, row in rows.items():
+        into.setdefault(key, KpiRow(key=key, label="")).add(row)
 
 
 def _group_key(value) -> str:
@@ -181,46 +272,97 @@ def _group_key(value) -> str:
         return _NONE
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).strftime("%Y-%m")
+    if isinstance(value, datetime.date):
+        return value.strftime("%Y-%m")
     return str(value)
+
+
+def _waiting_accept_late(now) -> Q:
+    return Q(accepted_at__isnull=True, status__in=RUNNING_STATES, accept_due_at__lt=now)
+
+
+def _open_late(now) -> Q:
+    return Q(handled_at__isnull=True, status__in=RUNNING_STATES, finish_due_at__lt=now)
+
+
+def _aggregates(now) -> dict:
+    """Every count of a group as a conditional aggregate; without `now`, only those that do not
+    depend on it (what the cube stores)."""
+    accepted = Q(accepted_at__isnull=False)
+    handled = Q(handled_at__isnull=False)
+    duration = ExpressionWrapper(F("handled_at") - F("received_at"), output_field=DurationField())
+    counts = {
+        "received": Count("pk"),
+        "merged": Count("pk", filter=Q(status=Status.MERGED)),
+        "rejected": Count("pk", filter=Q(status=Status.REJECTED)),
+        "accepted": Count("pk", filter=accepted),
+        "accepted_on_time": Count("pk", filter=accepted & Q(accepted_at__lte=F("accept_due_at"))),
+        "handled": Count("pk", filter=handled),
+        "handled_on_time": Count("pk", filter=handled & Q(handled_at__lte=F("finish_due_at"))),
+        "handled_late": Count("pk", filter=handled & Q(handled_at__gt=F("finish_due_at"))),
+        "handled_time": Sum(duration, filter=handled),
+        "finished": Count("pk", filter=Q(status__in=HANDLED_STATES)),
+        "rated": Count("pk", filter=~Q(rating="")),
+        "rated_good": Count("pk", filter=Q(rating__in=GOOD_RATINGS)),
+        # Returned among the dispatched: a return follows a dispatch (退单率's denominator).
+        "dispatched": Count("pk", filter=Q(ever_dispatched=True)),
+        "returned": Count("pk", filter=Q(ever_dispatched=True, ever_returned=True)),
+    }
+    if now is not None:
+        counts["waiting_accept_late"] = Count("pk", filter=_waiting_accept_late(now))
+        counts["open_late"] = Count("pk", filter=_open_late(now))
+    return counts
+
+
+def _grouped(tickets, dimension: str):
+    if dimension == "month":
+        tickets = tickets.annotate(month=TruncMonth("received_at"))
+    return tickets.order_by()
+
+
+def _row_of(values: dict, key: str) -> KpiRow:
+    spent = values.pop("handled_time")
+    row = KpiRow(key=key, label="", **values)
+    row.handled_seconds = _seconds(spent)
+    return row
+
+
+def ticket_counts(tickets, columns: tuple[str, ...], now) -> list[tuple[tuple, KpiRow]]:
+    """(the values of `columns`, the counts) per group of `tickets`; `now` None leaves out the counts
+    that depend on it (the cube's refresh)."""
+    out = []
+    for values in tickets.values(*columns).annotate(**_aggregates(now)):
+        keys = tuple(values.pop(c) for c in columns)
+        out.append((keys, _row_of(values, "")))
+    return out
 
 
 def _ticket_counts(tickets, dimension: str, now) -> dict[str, KpiRow]:
     column = _GROUP_COLUMN[dimension]
-    if dimension == "month":
-        tickets = tickets.annotate(month=TruncMonth("received_at"))
-    accepted = Q(accepted_at__isnull=False)
-    handled = Q(handled_at__isnull=False)
-    duration = ExpressionWrapper(F("handled_at") - F("received_at"), output_field=DurationField())
-    rows = (
-        tickets.order_by()
-        .values(column)
-        .annotate(
-            received=Count("pk"),
-            merged=Count("pk", filter=Q(status=Status.MERGED)),
-            rejected=Count("pk", filter=Q(status=Status.REJECTED)),
-            accepted=Count("pk", filter=accepted),
-            accepted_on_time=Count("pk", filter=accepted & Q(accepted_at__lte=F("accept_due_at"))),
-            waiting_accept_late=Count(
-                "pk",
-                filter=Q(accepted_at__isnull=True, status__in=RUNNING_STATES, accept_due_at__lt=now),
-            ),
-            handled=Count("pk", filter=handled),
-            handled_on_time=Count("pk", filter=handled & Q(handled_at__lte=F("finish_due_at"))),
-            handled_late=Count("pk", filter=handled & Q(handled_at__gt=F("finish_due_at"))),
-            open_late=Count("pk", filter=Q(handled_at__isnull=True, status__in=RUNNING_STATES, finish_due_at__lt=now)),
-            handled_time=Sum(duration, filter=handled),
-            finished=Count("pk", filter=Q(status__in=HANDLED_STATES)),
-            rated=Count("pk", filter=~Q(rating="")),
-            rated_good=Count("pk", filter=Q(rating__in=GOOD_RATINGS)),
-        )
+    out: dict[str, KpiRow] = {}
+    for (value,), row in ticket_counts(_grouped(tickets, dimension), (column,), now):
+        row.key = _group_key(value)
+        _merge(out, {row.key: row})
+    return out
+
+
+def _one_group_counts(tickets, key: str, now) -> dict[str, KpiRow]:
+    values = tickets.order_by().aggregate(**_aggregates(now))
+    return {key: _row_of(values, key)} if values["received"] else {}
+
+
+def _late_counts(tickets, dimension: str, now) -> dict[str, KpiRow]:
+    """The counts that depend on "now", over the open running demands only (ticket_running_figures)."""
+    column = _GROUP_COLUMN[dimension]
+    late = _grouped(tickets, dimension).filter(_waiting_accept_late(now) | _open_late(now))
+    rows = late.values(column).annotate(
+        waiting_accept_late=Count("pk", filter=_waiting_accept_late(now)),
+        open_late=Count("pk", filter=_open_late(now)),
     )
-    out = {}
+    out: dict[str, KpiRow] = {}
     for values in rows:
         key = _group_key(values.pop(column))
-        spent = values.pop("handled_time")
-        row = KpiRow(key=key, label="", **values)
-        row.handled_seconds = _seconds(spent)
-        out[key] = row
+        _merge(out, {key: KpiRow(key=key, label="", **values)})
     return out
 
 
@@ -232,22 +374,58 @@ def _seconds(value) -> float:
     return float(Decimal(value)) / 1_000_000  # a backend that answers microseconds
 
 
-def _event_counts(tickets, dimension: str):
-    """(group, demands dispatched, demands returned): demands with at least one event of each kind.
-    Semi-joins on the events (one row per demand, no DISTINCT to sort), grouped like the demands."""
-    column = _GROUP_COLUMN[dimension]
-    if dimension == "month":
-        tickets = tickets.annotate(month=TruncMonth("received_at"))
-    dispatched = TicketEvent.objects.filter(action="dispatch").values("ticket_id")
-    returned = TicketEvent.objects.filter(action="return").values("ticket_id")
-    rows = (
-        tickets.filter(pk__in=dispatched)
-        .order_by()
-        .values(column)
-        .annotate(dispatched=Count("pk"), returned=Count("pk", filter=Q(pk__in=returned)))
-    )
-    for values in rows:
-        yield _group_key(values[column]), values["dispatched"], values["returned"]
+# The cube ---------------------------------------------------------------------------------------
+
+# The dimensions the cube is cut by; "month" is read from the "area" rows, "handler" is always live.
+CUBE_DIMENSIONS = ("area", "category", "channel", "department")
+CUBE_COUNTS = tuple(name for name in _COUNTS if name not in ("waiting_accept_late", "open_late"))
+
+
+def _cube_counts(dimension: str, months: list[datetime.date], paths: list[str]) -> dict[str, KpiRow]:
+    stored = "area" if dimension in ("area", "month") else dimension
+    column = {"area": "area_id", "month": "month"}.get(dimension, "key")
+    rows = TicketFigures.objects.filter(dimension=stored, month__in=months)
+    for path in paths:
+        rows = rows.filter(area_path__startswith=path)
+    out: dict[str, KpiRow] = {}
+    for values in rows.order_by().values(column).annotate(**{name: Sum(name) for name in CUBE_COUNTS}):
+        key = _group_key(values.pop(column))
+        _merge(out, {key: KpiRow(key=key, label="", **values)})
+    return out
+
+
+def month_figures(month: datetime.date) -> list[TicketFigures]:
+    """The cube's rows of one month, computed from the demands as they are now (unsaved; the refresh
+    service writes them). Grouped by area and group in the database, folded to communities here."""
+    lo, hi = month_bounds(month)
+    tickets = Ticket.objects.filter(received_at__gte=lo, received_at__lt=hi).order_by()
+    areas = {pk: (path, level) for pk, path, level in Area.objects.values_list("pk", "path", "level")}
+
+    def community_of(pk: int) -> int:
+        for part in areas[pk][0].strip("/").split("/"):
+            if areas.get(int(part), ("", ""))[1] == AreaLevel.COMMUNITY:
+                return int(part)
+        return pk  # placed above a community: its own area
+
+    cells: dict[tuple, TicketFigures] = {}
+
+    def cell(dimension: str, area_id: int, key) -> TicketFigures:
+        area_id = area_id if dimension == "area" else community_of(area_id)
+        key = "" if dimension == "area" else _group_key(key)
+        found = cells.get((dimension, area_id, key))
+        if found is None:
+            found = cells[(dimension, area_id, key)] = TicketFigures(
+                month=month, dimension=dimension, area_id=area_id, area_path=areas[area_id][0], key=key
+            )
+        return found
+
+    for dimension in CUBE_DIMENSIONS:
+        columns = ("area_id",) if dimension == "area" else ("area_id", _GROUP_COLUMN[dimension])
+        for (area_id, *key), counts in ticket_counts(tickets, columns, None):
+            target = cell(dimension, area_id, key[0] if key else None)
+            for name in CUBE_COUNTS:
+                setattr(target, name, getattr(target, name) + getattr(counts, name))
+    return list(cells.values())
 
 
 def _fold(by_group: dict[str, KpiRow], dimension: str, parent: Area | None) -> list[KpiRow]:

@@ -10,7 +10,7 @@ from minqing.accounts.models import Department
 from minqing.areas.models import Area, Building, Dwelling
 from minqing.core.models import StoredPhoto
 from minqing.core.pii import EncryptedTextField
-from minqing.tickets.lifecycle import Status
+from minqing.tickets.lifecycle import RUNNING_STATES, Status
 
 
 class Channel(models.TextChoices):
@@ -89,6 +89,26 @@ class TicketCounter(models.Model):
     last = models.PositiveIntegerField(default=0)
 
 
+# What tickets.kpis reads of a demand (its two indexes below carry them).
+_FIGURES_COLUMNS = [
+    "id",
+    "status",
+    "area_path",
+    "area_id",
+    "category_id",
+    "channel",
+    "handler_id",
+    "department_id",
+    "accepted_at",
+    "accept_due_at",
+    "handled_at",
+    "finish_due_at",
+    "rating",
+    "ever_dispatched",
+    "ever_returned",
+]
+
+
 class Ticket(models.Model):
     number = models.CharField(_("编号"), max_length=20, unique=True)
     channel = models.CharField(_("渠道"), max_length=20, choices=Channel.choices)
@@ -147,6 +167,11 @@ class Ticket(models.Model):
     rating = models.CharField(_("评价"), max_length=20, blank=True)
     rating_comment = models.CharField(_("评价意见"), max_length=500, blank=True)
     rated_at = models.DateTimeField(null=True, blank=True)
+    # Set by the step that dispatches / returns it (退单率 in docs/kpis.md, without reading the events).
+    ever_dispatched = models.BooleanField(default=False, editable=False)
+    ever_returned = models.BooleanField(default=False, editable=False)
+    # Set by every step (services): which months of the figures' cube (TicketFigures) to compute again.
+    changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("诉求")
@@ -155,9 +180,21 @@ class Ticket(models.Model):
             models.Index(fields=["status", "finish_due_at"], name="ticket_open_due"),
             models.Index(fields=["handler", "status"], name="ticket_handler_status"),
             models.Index(fields=["department", "status"], name="ticket_department_status"),
-            models.Index(fields=["received_at"], name="ticket_received"),
+            # The figures' live part (tickets.kpis): the days outside the cube's months are read from
+            # this index alone (an index-only scan, no visit of the wide rows); it replaces the plain
+            # index on received_at, so a step updates no more indexes than before.
+            models.Index(fields=["received_at"], include=_FIGURES_COLUMNS, name="ticket_received_figures"),
+            # ... and the open, running demands of the cube's months, late or not "now".
+            models.Index(
+                fields=["received_at"],
+                include=_FIGURES_COLUMNS,
+                condition=Q(status__in=RUNNING_STATES),
+                name="ticket_running_figures",
+            ),
             # A list filtered by status over a period, newest first (and its capped count).
             models.Index(fields=["status", "received_at"], name="ticket_status_received"),
+            # The figures' refresh: the demands changed since the last one.
+            models.Index(fields=["changed_at"], name="ticket_changed"),
         ]
 
     def __str__(self) -> str:
@@ -165,6 +202,46 @@ class Ticket(models.Model):
 
     def scope_area_path(self) -> str:
         return self.area_path
+
+
+class TicketFigures(models.Model):
+    """The counts of tickets.kpis for the demands received in one whole past month, per area and one
+    group (docs/kpis.md "How it is computed"): the figures' cube, written only by
+    services.ticket_figures_refresh, never by a step, so intake and steps share no row with it.
+
+    For dimension "area" the area is the demand's own (a grid, usually); for the others it is the
+    demand's community (or its own area when placed above one), which is the finest scope the page
+    cuts by. Counts that depend on "now" (late while still open) are never stored."""
+
+    month = models.DateField()  # the first day of the month of receipt (local)
+    dimension = models.CharField(max_length=12)  # "area", "category", "channel", "department"
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="+")
+    area_path = models.CharField(max_length=255)
+    key = models.CharField(max_length=40, blank=True)  # the group within the dimension ("" for "area")
+    received = models.PositiveIntegerField(default=0)
+    merged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    accepted_on_time = models.PositiveIntegerField(default=0)
+    handled = models.PositiveIntegerField(default=0)
+    handled_on_time = models.PositiveIntegerField(default=0)
+    handled_late = models.PositiveIntegerField(default=0)
+    handled_seconds = models.FloatField(default=0)
+    finished = models.PositiveIntegerField(default=0)
+    rated = models.PositiveIntegerField(default=0)
+    rated_good = models.PositiveIntegerField(default=0)
+    dispatched = models.PositiveIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["dimension", "month"], name="ticket_figures_month")]
+
+
+class TicketFiguresMonth(models.Model):
+    """A month the cube holds, and when it was computed: the figures of that month are as of then."""
+
+    month = models.DateField(primary_key=True)
+    refreshed_at = models.DateTimeField()
 
 
 class TicketEvent(models.Model):

@@ -17,7 +17,7 @@ from minqing.areas.models import Area, Building, Dwelling
 from minqing.core.audit import audit_record
 from minqing.core.errors import ApplicationError, PermissionDenied
 from minqing.registry.cleaning import clean_phone
-from minqing.tickets import lifecycle, notify, routing, selectors
+from minqing.tickets import kpis, lifecycle, notify, routing, selectors
 from minqing.tickets.lifecycle import PREVIOUS, Status
 from minqing.tickets.models import (
     Category,
@@ -27,6 +27,8 @@ from minqing.tickets.models import (
     Ticket,
     TicketCounter,
     TicketEvent,
+    TicketFigures,
+    TicketFiguresMonth,
     Urgency,
     Whistle,
 )
@@ -203,6 +205,7 @@ def ticket_create(
         deadline_provisional=finish_due.provisional,
         finish_counted_from=finish_due.counted_from,
         finish_days_counted=finish_due.days,
+        changed_at=now,
     )
     by = actor if actor is not None else lifecycle.RESIDENT  # no account: a resident on the portal
     event = _event(ticket, "register", "", Status.REGISTERED, by, note="", data={"channel": channel})
@@ -333,8 +336,13 @@ def ticket_act(*, actor, number: str, action: str, note: str = "", photos=(), re
         data["rating"] = rating
     elif action == "reopen":
         ticket.closed_at = ticket.handled_at = None
+    if action == "dispatch":
+        ticket.ever_dispatched = True
+    elif action == "return":
+        ticket.ever_returned = True
     if target is not None:
         ticket.status = target
+    ticket.changed_at = now  # the month of its receipt is computed again at the next figures refresh
     ticket.save()
     event = _event(ticket, action, before, ticket.status, actor, note=note, public=step.public, data=data)
     attachments_store(ticket=ticket, prepared=prepared, actor=actor, event=event)
@@ -540,7 +548,8 @@ def _recount(ticket: Ticket, calendar: WorkCalendar, now) -> bool:
     changed = ticket.finish_due_at != before
     if changed and ticket.finish_due_at > now:
         _keep_deadline_marks(ticket)
-    ticket.save(update_fields=["finish_due_at", "deadline_provisional"])
+    ticket.changed_at = timezone.now()  # 按期办结率 reads the deadline: the cube counts its month again
+    ticket.save(update_fields=["finish_due_at", "deadline_provisional", "changed_at"])
     if changed:
         note = _("按录入的节假日安排重新计算办结期限。")
         data = {
@@ -641,3 +650,53 @@ def whistle_sweep(*, now: datetime.datetime | None = None) -> int:
             )
             notify.whistle_late_notify(rows, now=now)
     return count
+
+
+# The figures' cube ------------------------------------------------------------------------------
+
+# A step's `changed_at` is its own clock reading, taken before it commits; looking back this far past
+# the previous refresh catches a step that committed after that refresh had read its month (a step is
+# one short transaction). The price: a month changed just before a refresh is computed by the next one
+# too.
+FIGURES_LOOKBACK = datetime.timedelta(minutes=2)
+
+
+def ticket_figures_refresh(*, now: datetime.datetime | None = None) -> list[datetime.date]:
+    """Compute again the months of the figures' cube (TicketFigures) that a step touched since the last
+    refresh, and the past months it does not hold yet; the months left alone are marked as refreshed
+    now (nothing in them changed). Whole past months only: the current one is always counted live.
+    Run by the sweep (manage.py tickets_sweep, its task). Reads the demands, writes only the cube: no
+    step or intake waits on it. Returns the months computed. `now` only places the current month (tests);
+    the months are stamped with the clock."""
+    now = now or timezone.now()
+    this_month = timezone.localdate(now).replace(day=1)
+    held = dict(TicketFiguresMonth.objects.values_list("month", "refreshed_at"))
+    first = Ticket.objects.order_by("received_at").values_list("received_at", flat=True).first()
+    months: set[datetime.date] = set()
+    if first is not None:
+        month = timezone.localdate(first).replace(day=1)
+        while month < this_month:
+            if month not in held:
+                months.add(month)
+            month = kpis.next_month(month)
+    if held:
+        since = min(held.values()) - FIGURES_LOOKBACK
+        changed = Ticket.objects.filter(changed_at__gte=since).dates("received_at", "month")
+        months.update(m for m in changed if m < this_month)
+    for month in sorted(months):
+        _figures_month_refresh(month)
+    # Nothing changed in the other months since their last refresh: their figures hold as of now.
+    unchanged = TicketFiguresMonth.objects.filter(month__lt=this_month).exclude(month__in=months)
+    unchanged.update(refreshed_at=timezone.now())
+    return sorted(months)
+
+
+@transaction.atomic
+def _figures_month_refresh(month: datetime.date) -> None:
+    # The month's row is locked first, so two refreshes of one month do not interleave their rows.
+    mark, _created = TicketFiguresMonth.objects.get_or_create(month=month, defaults={"refreshed_at": timezone.now()})
+    mark = TicketFiguresMonth.objects.select_for_update().get(pk=mark.pk)
+    mark.refreshed_at = timezone.now()  # before the reads: every step committed by then is in the figures
+    TicketFigures.objects.filter(month=month).delete()
+    TicketFigures.objects.bulk_create(kpis.month_figures(month), batch_size=2000)
+    mark.save(update_fields=["refreshed_at"])

@@ -21,7 +21,7 @@ from minqing.core.audit import audit_record
 from minqing.core.errors import ApplicationError, PermissionDenied
 from minqing.registry import selectors
 from minqing.registry.ledger import kept
-from minqing.registry.ledger.importer import Plan, plan_import, write_plan
+from minqing.registry.ledger.importer import Plan, plan_import, without_cyclic_gc, write_plan
 from minqing.registry.ledger.reader import Sheet, read_sheet
 from minqing.registry.models import ImportStatus, LedgerImport
 
@@ -91,7 +91,7 @@ def _store_results(ledger_import: LedgerImport, plan: Plan, *, status: str) -> N
     ledger_import.summary = {**report["summary"], "new_places_list": plan.new_places[:200]}
     ledger_import.report = report["rows"]
     ledger_import.status = status
-    ledger_import.rows_done = ledger_import.rows_total = len(plan.sheet.rows)
+    ledger_import.rows_done = ledger_import.rows_total = plan.rows_total
     refused = plan.refused_rows()
     if refused:
         content = ContentFile(error_workbook(plan.sheet, refused))
@@ -103,6 +103,7 @@ def _store_results(ledger_import: LedgerImport, plan: Plan, *, status: str) -> N
     ledger_import.save(update_fields=fields)
 
 
+@without_cyclic_gc()
 def plan_file(
     path, *, file_name: str = "", actor, community: Area, today=None, reuse_kept: bool = False, progress=None
 ) -> Plan:
@@ -110,13 +111,16 @@ def plan_file(
     (`kept.keep`); the commit (`reuse_kept`) reuses them where they still hold, so only the
     matching against the registry as it is now is done again."""
     today = today or timezone.localdate()
+    # The kept rows first: decrypting and unpacking them needs a few copies of the file for a moment,
+    # better not on top of the sheet's cells.
+    reuse = kept.load(path, today=today) if reuse_kept else None
     sheet = read_sheet(path, file_name)
     if progress:
         progress(0, len(sheet.rows))
-    reuse = kept.load(path, today=today) if reuse_kept else None
     plan = plan_import(actor=actor, community=community, sheet=sheet, today=today, reuse=reuse, progress=progress)
     if not reuse_kept:
         kept.keep(path, plan, today=today)
+    plan.kept = None  # kept or not, the rows that matter live on in plan.planned
     return plan
 
 

@@ -123,6 +123,33 @@ def test_messy_ledger_commit_cleans_values_and_forms_households(tmp_path, person
     assert zhang.events.get().note == "台账导入"
 
 
+def test_commit_writes_each_new_record_a_creation_history_row_with_its_values(tmp_path, persona):
+    staff = persona("staff1")
+    new_room = [9, "孙八", "男", id_number("19700101", 9), "", "", "嘉和苑1号楼1单元909室", "户主", ""]
+    _run(write_xlsx(tmp_path / "台账.xlsx", HEADER, [*messy_rows(), new_room]), actor=staff, commit=True)
+
+    def as_recorded(r):
+        return (r.name, r.id_number, r.phone, r.birth_date, r.sex, r.household_id, r.dwelling_id, r.relation)
+
+    for resident in Resident.objects.filter(name__in=["张杰", "李娜", "王五", "孙八"]):
+        (created,) = resident.history.all()
+        assert (created.history_type, created.history_user) == ("+", staff)
+        assert created.history_date == resident.created_at
+        assert as_recorded(created) == as_recorded(resident)
+    new_places = Dwelling.history.filter(history_user=staff, history_type="+")
+    assert [place.room for place in new_places] == ["909"]  # the one room not registered yet
+    for place in new_places:
+        dwelling = Dwelling.objects.get(pk=place.id)
+        assert (place.room, place.floor, place.building_id, place.unit_id) == (
+            dwelling.room,
+            dwelling.floor,
+            dwelling.building_id,
+            dwelling.unit_id,
+        )
+    household = Resident.objects.get(name="王五").household
+    assert household.history.get().dwelling_id == household.dwelling_id
+
+
 def test_same_file_twice_changes_nothing_and_an_updated_file_updates(tmp_path):
     path = write_xlsx(tmp_path / "a.xlsx", HEADER, messy_rows())
     _run(path, commit=True)

@@ -5,6 +5,7 @@ import datetime
 import io
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from minqing.accounts.models import Department
@@ -163,6 +164,9 @@ def test_dimensions_fold_into_the_same_total(case, persona):
     assert received == {"市政设施": 2, "环境卫生": 3, "供电供水": 3, "政策咨询": 2}
     by_month = ticket_kpis(staff, dimension="month", start=datetime.date(2025, 2, 1), end=MARCH["end"])
     assert [(r.label, r.received) for r in by_month.rows] == [("2025-03", 10)]
+    # Within one month the row is counted without grouping by month: the same figures.
+    march = ticket_kpis(staff, dimension="month", **MARCH)
+    assert _figures(march) == _figures(by_month)
     by_department = ticket_kpis(staff, dimension="department", **MARCH)
     assert {r.label: r.received for r in by_department.rows} == {"民安供电公司": 2, "未派单位（社区自办）": 8}
     # 退单率 by the department it was dispatched to.
@@ -195,6 +199,82 @@ def test_a_grid_worker_counts_only_their_grid(persona):
     assert rows[str(grid_worker.area_id)] == 1 and rows[str(other_grid.pk)] == 1
     # Another community's staff sees none of it.
     assert ticket_kpis(persona("staff2"), **MARCH).total.received == 0
+
+
+# The cube (whole past months) ----------------------------------------------------------------------
+
+MAY = datetime.datetime(2025, 5, 10, 12, 0, tzinfo=TZ)  # March and April are whole past months then
+SPRING = {"start": datetime.date(2025, 2, 20), "end": datetime.date(2025, 4, 30)}
+_COUNTS = ("received", "merged", "rejected", "accepted", "accepted_on_time", "waiting_accept_late", "handled",
+           "handled_on_time", "handled_late", "open_late", "handled_seconds", "finished", "rated", "rated_good",
+           "dispatched", "returned")  # fmt: skip
+
+
+def _figures(table) -> dict:
+    return {r.label: tuple(getattr(r, name) for name in _COUNTS) for r in [*table.rows, table.total]}
+
+
+def test_the_cube_gives_the_figures_counted_live(case, persona):
+    staff = persona("staff1")
+    # One more demand received on 2 April, outside March: the period is cube (March, April) and live
+    # (20–28 February) at once.
+    services.ticket_create(
+        actor=staff,
+        category=Category.objects.get(name="停电"),
+        channel="phone",
+        description="四月的诉求",
+        received_at=R + 30 * D,
+    )
+    live = {d: ticket_kpis(staff, dimension=d, live=True, **SPRING) for d in ("area", "category", "month")}
+    assert services.ticket_figures_refresh(now=MAY) == [datetime.date(2025, 3, 1), datetime.date(2025, 4, 1)]
+    for dimension in ("area", "category", "channel", "department", "month", "handler"):
+        table = ticket_kpis(staff, dimension=dimension, **SPRING)
+        assert _figures(table) == _figures(ticket_kpis(staff, dimension=dimension, live=True, **SPRING)), dimension
+        # The handler dimension is not in the cube: always live.
+        expected = [] if dimension == "handler" else [datetime.date(2025, 3, 1), datetime.date(2025, 4, 1)]
+        assert table.cube_months == expected
+    for dimension, table in live.items():
+        assert _figures(ticket_kpis(staff, dimension=dimension, **SPRING)) == _figures(table)
+    assert ticket_kpis(staff, dimension="channel", **SPRING).total.received == 11
+    # A grid worker's scope is finer than the cube: counted live, same figures.
+    grid_worker = persona("grid1")
+    assert ticket_kpis(grid_worker, **MARCH).cube_months == []
+    assert ticket_kpis(grid_worker, **MARCH).total.received == 10
+    # Another community's staff reads the cube too and finds none of it.
+    other = ticket_kpis(persona("staff2"), dimension="category", **MARCH)
+    assert other.cube_months == [datetime.date(2025, 3, 1)] and other.total.received == 0
+
+
+def test_a_step_after_the_refresh_counts_from_the_next_one(case, persona):
+    staff = persona("staff1")
+    services.ticket_figures_refresh(now=MAY)
+    before = ticket_kpis(staff, dimension="channel", **MARCH)
+    assert before.total.accepted == 7 and before.as_of is not None
+    # #8 (registered) is accepted now: the cube still holds March as of the refresh...
+    services.ticket_act(actor=staff, number=case[8].number, action="accept")
+    assert ticket_kpis(staff, dimension="channel", **MARCH).total.accepted == 7
+    assert ticket_kpis(staff, dimension="channel", live=True, **MARCH).total.accepted == 8
+    # ... and the next refresh computes March again from the step's changed_at.
+    assert datetime.date(2025, 3, 1) in services.ticket_figures_refresh(now=MAY)
+    after = ticket_kpis(staff, dimension="channel", **MARCH)
+    assert after.total.accepted == 8 and after.as_of >= before.as_of
+    assert _figures(after) == _figures(ticket_kpis(staff, dimension="channel", live=True, **MARCH))
+
+
+def test_the_sweep_command_refreshes_the_cube(case, persona):
+    staff = persona("staff1")
+    assert ticket_kpis(staff, **MARCH).cube_months == []
+    call_command("tickets_sweep", stdout=io.StringIO())
+    table = ticket_kpis(staff, dimension="channel", **MARCH)
+    assert table.cube_months == [datetime.date(2025, 3, 1)] and table.total.received == 10
+
+
+def test_the_page_says_which_months_are_as_of_the_refresh(case, client_as):
+    client = client_as("staff1")
+    assert 'data-testid="kpi-as-of"' not in client.get(f"/tickets/kpis/?{MARCH_QUERY}").content.decode()
+    services.ticket_figures_refresh(now=MAY)
+    html = client.get(f"/tickets/kpis/?{MARCH_QUERY}").content.decode()
+    assert "2025-03 至 2025-03 各整月的计数截至" in html
 
 
 # The page and the .xlsx ----------------------------------------------------------------------------

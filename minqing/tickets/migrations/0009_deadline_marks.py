@@ -22,7 +22,7 @@ COPY_BACK = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0007_whistle_late_told")]
+    dependencies = [("tickets", "0008_figures_cube")]
 
     operations = [
         migrations.CreateModel(
