@@ -99,6 +99,7 @@ def test_me_for_each_kind_of_account(api):
             "view_residents",
             "view_sensitive",
             "view_users",
+            "view_visit_kpis",
         ],
     }
     dept1 = api.get("/api/v1/me", api.token("dept1")).json()
