@@ -155,7 +155,10 @@ class Household(models.Model):
 class Resident(models.Model):
     household = models.ForeignKey(Household, verbose_name=_("户"), on_delete=models.PROTECT, related_name="members")
     # The dwelling they live in now (or last lived in, once moved out or deceased): scope follows it.
-    dwelling = models.ForeignKey(Dwelling, verbose_name=_("房屋"), on_delete=models.PROTECT, related_name="residents")
+    # Its index is resident_dwelling_status (dwelling first): a second one would only slow imports.
+    dwelling = models.ForeignKey(
+        Dwelling, verbose_name=_("房屋"), on_delete=models.PROTECT, related_name="residents", db_index=False
+    )
     relation = models.CharField(_("与户主关系"), max_length=20, choices=Relation.choices, default=Relation.HEAD)
 
     # db_index on PostgreSQL also builds the varchar_pattern_ops index that a prefix search uses.
@@ -168,11 +171,13 @@ class Resident(models.Model):
         _("证件类型"), max_length=20, choices=DocumentKind.choices, default=DocumentKind.CITIZEN_ID
     )
     id_number = EncryptedTextField(_("证件号码"), blank=True, default="", mask="document")
-    id_number_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    # The keyed hashes are matched whole, never by prefix: their indexes are declared in Meta, where
+    # PostgreSQL gets no varchar_pattern_ops twin to keep up on every write.
+    id_number_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
     phone = EncryptedTextField(_("联系电话"), blank=True, default="", mask="phone")
-    phone_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True, editable=False)
+    phone_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     ethnicity = models.CharField(_("民族"), max_length=2, choices=ETHNICITIES, blank=True)
     registration_type = models.CharField(
@@ -195,7 +200,11 @@ class Resident(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["name_pinyin", "name_initials", "id_number_hash", "phone_hash"])
+    # The history is read by resident (its id index); no page looks it up by name or place.
+    history = HistoricalRecords(
+        excluded_fields=["name_pinyin", "name_initials", "id_number_hash", "phone_hash"],
+        no_db_index=["name", "dwelling", "household"],
+    )
 
     class Meta:
         verbose_name = _("居民")
@@ -203,11 +212,13 @@ class Resident(models.Model):
         indexes = [
             models.Index(fields=["birth_date"], name="resident_birth_date"),
             models.Index(fields=["dwelling", "status"], name="resident_dwelling_status"),
+            models.Index(fields=["phone_hash"], name="resident_phone_hash"),
             # A search for a surname (张) over a whole district lists its first page in pinyin order
             # straight from this index instead of sorting every 张 (bench/RESULTS.md).
             models.Index(Left("name", 1), F("name_pinyin"), name="resident_surname_pinyin"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["id_number_hash"], name="resident_id_number_hash_unique"),
             models.CheckConstraint(
                 condition=Q(status="active") | Q(left_on__isnull=False), name="resident_left_has_date"
             ),
