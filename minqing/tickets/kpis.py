@@ -52,8 +52,6 @@ _GROUP_COLUMN = {
     "month": "month",
 }
 HANDLED_STATES = (Status.HANDLED, Status.CLOSED, Status.EVALUATED)
-# Open and the clock running: a suspended demand's deadline is moved on resume, so it is not late
-# while suspended.
 GOOD_RATINGS = ("satisfied", "basically_satisfied")
 _NONE = "none"  # the group of demands without a handler / department / sub-area
 _INSTANT = datetime.timedelta(microseconds=1)

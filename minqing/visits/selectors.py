@@ -111,6 +111,24 @@ class Rule:
     min_age: int | None = None  # an age tag: from this age in this community
     own: bool = False  # the community's own rule, not the shipped default
 
+    @classmethod
+    def of(cls, row: CarePlanRule, *, min_age: int | None) -> "Rule":
+        return cls(
+            pk=row.pk,
+            tag_id=row.tag_id,
+            tag_name=row.tag.name if row.tag_id else "",
+            interval_days=row.interval_days,
+            responsible=row.responsible,
+            min_age=min_age,
+            own=row.community_id is not None,
+        )
+
+
+def _strictest_first(rule: Rule) -> tuple:
+    # At equal intervals a tag's rule before the every-household one, so the reason shown is the more
+    # telling one.
+    return (rule.interval_days, rule.tag_id is None, rule.pk)
+
 
 def rules_in_force(community_ids) -> dict[int, list[Rule]]:
     """Per community: its rules, strictest first — each tag's own rule where the community set one,
@@ -139,20 +157,8 @@ def rules_in_force(community_ids) -> dict[int, list[Rule]]:
             min_age = None
             if row.tag_id and row.tag.min_age is not None:
                 min_age = thresholds[community_id].get(row.tag_id, row.tag.min_age)
-            rules.append(
-                Rule(
-                    pk=row.pk,
-                    tag_id=row.tag_id,
-                    tag_name=row.tag.name if row.tag_id else "",
-                    interval_days=row.interval_days,
-                    responsible=row.responsible,
-                    min_age=min_age,
-                    own=row.community_id is not None,
-                )
-            )
-        # Strictest first; at equal intervals a tag's rule before the every-household one, so the
-        # reason shown is the more telling one.
-        result[community_id] = sorted(rules, key=lambda r: (r.interval_days, r.tag_id is None, r.pk))
+            rules.append(Rule.of(row, min_age=min_age))
+        result[community_id] = sorted(rules, key=_strictest_first)
     return result
 
 
@@ -369,18 +375,7 @@ def care_rules_shown(user, community: Area | None) -> list[Rule]:
             .filter(community__isnull=True)
             .filter(Q(tag__isnull=True) | Q(tag__retired_at__isnull=True))
         )
-        rules = [
-            Rule(
-                pk=r.pk,
-                tag_id=r.tag_id,
-                tag_name=r.tag.name if r.tag_id else "",
-                interval_days=r.interval_days,
-                responsible=r.responsible,
-                min_age=r.tag.min_age if r.tag_id else None,
-            )
-            for r in rows
-        ]
-        rules.sort(key=lambda r: (r.interval_days, r.tag_id is None, r.pk))
+        rules = sorted((Rule.of(r, min_age=r.tag.min_age if r.tag_id else None) for r in rows), key=_strictest_first)
     else:
         rules = rules_in_force([community.pk])[community.pk]
     hidden = set(Tag.objects.filter(sensitive=True).values_list("pk", flat=True))
