@@ -123,6 +123,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT compilation: the platform's queries are short, and on the largest (the district's due
+    # list, the KPI table) PostgreSQL spent seconds compiling what then ran in milliseconds
+    # (bench/RESULTS.md).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if env_str("MINQING_TEST_DB_NAME", ""):
     # Two test runs on one PostgreSQL server (two checkouts, CI beside a developer) each need their
     # own test database; the default test_<name> would be dropped under the other run.

@@ -16,6 +16,7 @@ say "demo data"
 "$PY" manage.py demo_data
 say "deadline sweep"
 "$PY" manage.py tickets_sweep
+"$PY" manage.py visits_sweep
 
 HOST="${MINQING_DEMO_HOST:-127.0.0.1}"
 PORT="${MINQING_DEMO_PORT:-8000}"
@@ -49,9 +50,13 @@ say "serving"
 # Background work (Django tasks) runs in the database-backed worker.
 "$PY" manage.py db_worker --queue-name '*' --no-reload &
 worker_pid=$!
-# The deployment's scheduler, in small: the 临期 / 超期 sweep every five minutes, and the ledger
-# uploads past their retention.
-(while sleep 300; do "$PY" manage.py tickets_sweep >/dev/null; "$PY" manage.py ledger_expire >/dev/null; done) &
+# The deployment's scheduler, in small: the 临期 / 超期 sweep and the care plan's due dates every five
+# minutes, and the ledger uploads past their retention.
+(while sleep 300; do
+    "$PY" manage.py tickets_sweep >/dev/null
+    "$PY" manage.py visits_sweep >/dev/null
+    "$PY" manage.py ledger_expire >/dev/null
+done) &
 sweep_pid=$!
 # DEBUG stays on for the demo (the default): WhiteNoise serves static files straight from the finders.
 "$ROOT/.venv/bin/gunicorn" minqing.wsgi --bind "$HOST:$PORT" --workers 2 --threads 4 --timeout 60 \

@@ -14,7 +14,7 @@ from minqing.areas import selectors as places
 from minqing.areas.models import Area, AreaLevel, Dwelling
 from minqing.core.audit import audit_record
 from minqing.core.errors import ApplicationError, PermissionDenied
-from minqing.registry import selectors
+from minqing.registry import selectors, signals
 from minqing.registry.cleaning import clean_flag, clean_resident_fields, parse_date
 from minqing.registry.models import (
     EventKind,
@@ -60,6 +60,12 @@ def _require_active(resident: Resident) -> None:
             % {"name": resident.name, "status": resident.get_status_display().removeprefix("已")},
             field="status",
         )
+
+
+def _members_changed(*households: Household) -> None:
+    """Tell listeners (the care plan's due dates) that who lives in these households, or their tags or
+    birth dates, changed — inside the transaction, after the write."""
+    signals.households_changed.send(sender=Household, household_ids={h.pk for h in households})
 
 
 def ensure_id_number_free(id_number_hash: str | None, *, exclude_pk=None) -> None:
@@ -151,6 +157,7 @@ def resident_create(
         actor=actor,
     )
     _reopen_if_dissolved(household, actor=actor, request=request)
+    _members_changed(household)
     return resident
 
 
@@ -175,6 +182,7 @@ def resident_update(*, actor, resident: Resident | int, data: dict, request=None
     for key, value in values.items():
         setattr(resident, key, value)
     _save(resident, actor=actor, action="resident.update", request=request, data={"fields": changed})
+    _members_changed(resident.household)
     return resident
 
 
@@ -238,6 +246,7 @@ def resident_move_out(
     _save(resident, actor=actor, action="resident.move_out", request=request, data={"date": date.isoformat()})
     _event(resident, EventKind.MOVED_OUT, date, actor=actor, destination=destination[:200], note=note)
     _dissolve_if_empty(resident.household, actor=actor, request=request)
+    _members_changed(resident.household)
     return resident
 
 
@@ -251,6 +260,7 @@ def resident_decease(*, actor, resident: Resident | int, occurred_on, note: str 
     _save(resident, actor=actor, action="resident.decease", request=request, data={"date": date.isoformat()})
     _event(resident, EventKind.DECEASED, date, actor=actor, note=note)
     _dissolve_if_empty(resident.household, actor=actor, request=request)
+    _members_changed(resident.household)
     return resident
 
 
@@ -286,6 +296,7 @@ def resident_change_dwelling(
         note=note,
     )
     _dissolve_if_empty(old_household, actor=actor, request=request)
+    _members_changed(old_household, target)
     return resident
 
 
@@ -303,6 +314,7 @@ def resident_return(*, actor, resident: Resident | int, occurred_on, note: str =
     _event(resident, EventKind.RETURNED, date, actor=actor, note=note)
     household = resident.household
     _reopen_if_dissolved(household, actor=actor, request=request)
+    _members_changed(household)
     return resident
 
 
@@ -365,6 +377,7 @@ def resident_set_tags(*, actor, resident: Resident | int, tags: list[dict], requ
     audit_record(
         action="resident.set_tags", actor=actor, target=resident, request=request, data={"before": sorted(before)}
     )
+    _members_changed(resident.household)
     return resident
 
 
@@ -437,6 +450,8 @@ def tag_retire(*, actor, tag: Tag | int, request=None) -> Tag:
     if tag.retired_at is None:
         tag.retired_at = timezone.now()
         _save(tag, actor=actor, action="tag.retire", request=request)
+        # Its care rules stop applying wherever the tag was offered.
+        signals.communities_changed.send(sender=Tag, community_ids=[tag.community_id] if tag.community_id else None)
     return tag
 
 
@@ -455,6 +470,7 @@ def tag_set_threshold(*, actor, community, tag: Tag | int, min_age, request=None
             current._history_user = actor
             current.delete()
         audit_record(action="tag.threshold", actor=actor, target=tag, request=request, data={"min_age": None})
+        signals.communities_changed.send(sender=Tag, community_ids=[area.pk])
         return None
     threshold = current or TagThreshold(community=area, tag=tag, min_age=age)
     threshold.min_age = age
@@ -463,6 +479,7 @@ def tag_set_threshold(*, actor, community, tag: Tag | int, min_age, request=None
     audit_record(
         action="tag.threshold", actor=actor, target=tag, area_path=area.path, request=request, data={"min_age": age}
     )
+    signals.communities_changed.send(sender=Tag, community_ids=[area.pk])
     return threshold
 
 

@@ -19,7 +19,6 @@ import operator
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
-from django.db import connection, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -178,16 +177,6 @@ def ticket_kpis(
     `live` ignores the cube (every count as of now; seconds at district scale)."""
     if dimension not in DIMENSIONS:
         raise ApplicationError(_("统计维度无效。"), field="dimension")
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # JIT compilation took 150–220 ms of each of these queries at 2,000,000 demands, more than
-            # it saved (bench/RESULTS.md).
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
-        return _ticket_kpis(user, start=start, end=end, dimension=dimension, parent=parent, now=now, live=live)
-
-
-def _ticket_kpis(user, *, start, end, dimension, parent, now, live) -> KpiTable:
     now = now or timezone.now()
     lo, hi = period_bounds(start, end)
     visible = tickets_visible_to(user)

@@ -170,3 +170,33 @@ class CarePlanRule(models.Model):
     def __str__(self) -> str:
         who = self.tag.name if self.tag_id else _("全部住户")
         return str(_("%(who)s 每 %(days)d 天") % {"who": who, "days": self.interval_days})
+
+
+class HouseholdDue(models.Model):
+    """What the due list needs of one household, kept so that 今日走访 for a whole district reads one
+    row per household instead of its visits and its members' tags (bench/visits_due.py).
+
+    - `last_visit_at`: its last visit, kept up to date by every visit_log (the later of the two wins,
+      so a visit sent from a phone's queue never moves it back), and `since`, that visit's local date
+      or, never visited, the day the household was registered (due_for's `since`);
+    - `interval_days`: the strictest care rule over its active members on `counted_on`, None when no
+      rule applies or nobody lives there any more;
+    - `valid_until`: the first day a member may reach an age threshold (高龄) and change the interval,
+      None when no such day is ahead.
+
+    A row holds only from `counted_on` to the day before `valid_until`; outside it, and for a household
+    without a row, the due list counts live (exact, slower). A row visit_log made for a household not
+    yet counted has no `counted_on`: none of it holds (an earlier visit may be later than the one logged).
+    The registry's services tell (registry.signals) when members, tags or thresholds change; the rows
+    concerned are counted again in that transaction, or dropped and counted by a background task when
+    there are many (visits.services.household_due_refresh, household_due_sweep)."""
+
+    household = models.OneToOneField(Household, primary_key=True, on_delete=models.CASCADE, related_name="due")
+    interval_days = models.PositiveSmallIntegerField(null=True)
+    last_visit_at = models.DateTimeField(null=True)
+    since = models.DateField(null=True)
+    counted_on = models.DateField(null=True)
+    valid_until = models.DateField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["valid_until"], name="household_due_valid_until")]

@@ -191,7 +191,7 @@ def _communities_in_scope(user) -> list[int]:
     )
 
 
-def _member_interval(rules: list[Rule], today: datetime.date) -> Case | Value:
+def member_interval(rules: list[Rule], today: datetime.date) -> Case | Value:
     """The strictest interval one row of an active member (with one of their tags, through a LEFT
     JOIN) gives its household: the WHEN branches go strictest first and the first that holds wins.
     The every-household rule is the default — every member gives it, so rules after it never win."""
@@ -212,7 +212,7 @@ def _member_interval(rules: list[Rule], today: datetime.date) -> Case | Value:
 def interval_case(community_rules: dict[int, list[Rule]], today: datetime.date) -> Case:
     """The strictest interval per household (on a Household queryset), None when no rule applies or
     no member is active. One correlated subquery per household — the least of what its active members
-    give (`_member_interval`), over one probe of its members and their tags — instead of an EXISTS per
+    give (`member_interval`), over one probe of its members and their tags — instead of an EXISTS per
     rule: at district scale the EXISTS chain, repeated wherever the interval is used, was most of the
     due list's time (bench/visits_due.py). Communities with the same rules (the shipped defaults,
     mostly) share a branch, so the CASE has a branch per distinct set of rules, not per community."""
@@ -226,13 +226,17 @@ def interval_case(community_rules: dict[int, list[Rule]], today: datetime.date) 
             Resident.objects.filter(household_id=OuterRef("pk"), status=ResidentStatus.ACTIVE)
             .order_by()
             .values("household_id")
-            .annotate(interval=Min(_member_interval(rules, today)))
+            .annotate(interval=Min(member_interval(rules, today)))
             .values("interval")
         )
         branches.append(When(dwelling__building__grid__parent_id__in=sorted(communities), then=Subquery(strictest)))
     if not branches:
         return Value(None, output_field=IntegerField())
     return Case(*branches, default=None, output_field=IntegerField())
+
+
+def _due_row_holds(today: datetime.date) -> Q:
+    return Q(due__counted_on__lte=today) & (Q(due__valid_until__isnull=True) | Q(due__valid_until__gt=today))
 
 
 def due_for(user, today: datetime.date | None = None, *, grid=None, upcoming_days: int = 0) -> QuerySet[Household]:
@@ -268,10 +272,22 @@ def due_for(user, today: datetime.date | None = None, *, grid=None, upcoming_day
         qs = qs.filter(dwelling__building__grid_id=grid)
     qs = (
         qs.annotate(
-            last_visit_at=Subquery(last_visit),
-            interval_days=interval_case(rules, today),
+            # The kept row where it holds on `today` (visits.due), else counted live.
+            last_visit_at=Case(
+                When(due__counted_on__isnull=False, then=F("due__last_visit_at")), default=Subquery(last_visit)
+            ),
+            interval_days=Case(
+                When(_due_row_holds(today), then=F("due__interval_days")),
+                default=interval_case(rules, today),
+                output_field=IntegerField(),
+            ),
         )
-        .annotate(since=Coalesce(TruncDate("last_visit_at"), TruncDate("created_at")))
+        .annotate(
+            since=Case(
+                When(due__counted_on__isnull=False, then=F("due__since")),
+                default=Coalesce(TruncDate("last_visit_at"), TruncDate("created_at")),
+            )
+        )
         .annotate(days_overdue=DaysBetween(Value(today), F("since")) - F("interval_days"))
         .annotate(risk=Cast(F("days_overdue"), FloatField()) / F("interval_days"))
         .filter(days_overdue__gte=-upcoming_days)

@@ -23,7 +23,7 @@ from minqing.registry import selectors as registry
 from minqing.registry.models import Household, Relation, Resident, ResidentStatus
 from minqing.tickets import services as tickets
 from minqing.tickets.models import Channel, Ticket, TicketAttachment
-from minqing.visits import selectors
+from minqing.visits import due, selectors
 from minqing.visits.models import CarePlanRule, Flag, Purpose, Responsible, Visit, VisitPhoto
 
 # Readings a hand-held thermometer or cuff can give a living person; anything outside is a typing
@@ -226,6 +226,7 @@ def visit_log(
             raise
         return earlier
     visit.replayed = False
+    due.household_due_visit(home.pk, visit.visited_at)
     if people:
         visit.met.set(people)
     for photo in prepared:
@@ -340,6 +341,11 @@ def _care_rule_audit(action: str, *, actor, rule, area, tag_obj, before: dict, r
     )
 
 
+def _rules_changed(area) -> None:
+    """The kept due dates of the community (of every community for a shipped default) are counted again."""
+    due.household_due_forget(community_ids=[area.pk] if area else None, all_communities=area is None)
+
+
 @transaction.atomic
 def care_rule_set(*, actor, community, tag, interval_days, responsible: str, request=None) -> CarePlanRule:
     """Set how often households of `community` with `tag` (None: every household) must be seen. A
@@ -359,6 +365,7 @@ def care_rule_set(*, actor, community, tag, interval_days, responsible: str, req
     before = {"interval_days": rule.interval_days, "responsible": rule.responsible} if rule.pk else {}
     rule.interval_days, rule.responsible = days, responsible
     rule.save()
+    _rules_changed(area)
     _care_rule_audit(
         "visit.care_rule_set",
         actor=actor,
@@ -386,6 +393,7 @@ def care_rule_reset(*, actor, community, tag, request=None) -> None:
     before = {"interval_days": rule.interval_days, "responsible": rule.responsible}
     pk = rule.pk
     rule.delete()
+    _rules_changed(area)
     rule.pk = pk  # the audit line names the row that was dropped
     _care_rule_audit(
         "visit.care_rule_reset", actor=actor, rule=rule, area=area, tag_obj=tag_obj, before=before, request=request
