@@ -29,10 +29,15 @@ class CappedPaginator(Paginator):
         return self._capped[1]
 
 
-def paginate(request, items, *, per_page: int, param: str = "page", anchor: str = "", cap: int | None = None) -> Page:
+def paginate(
+    request, items, *, per_page: int, param: str = "page", anchor: str = "", cap: int | None = None, count=None
+) -> Page:
     """A page of `items` with links to its neighbours that keep the other query parameters (filters).
-    With `cap`, the count stops there (CappedPaginator)."""
+    With `cap`, the count stops there (CappedPaginator); a `count` the caller already knows is not
+    counted again."""
     paginator = CappedPaginator(items, per_page, cap=cap) if cap else Paginator(items, per_page)
+    if count is not None:
+        paginator.count = count
     return page_links(request, paginator.get_page(request.GET.get(param)), param=param, anchor=anchor)
 
 

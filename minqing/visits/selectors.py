@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from django.db.models import (
     Case,
+    Exists,
     F,
     FloatField,
     Func,
@@ -36,7 +37,7 @@ from minqing.areas.models import Area, AreaLevel
 from minqing.core.errors import NotFound
 from minqing.registry import selectors as registry
 from minqing.registry.models import Household, Resident, ResidentStatus, Tag, TagThreshold
-from minqing.visits.models import CarePlanRule, Visit, VisitPhoto
+from minqing.visits.models import CarePlanRule, HouseholdDue, Visit, VisitPhoto
 
 _PLACE = ("household__dwelling__building__estate", "household__dwelling__building__grid", "household__dwelling__unit")
 
@@ -235,8 +236,23 @@ def interval_case(community_rules: dict[int, list[Rule]], today: datetime.date) 
     return Case(*branches, default=None, output_field=IntegerField())
 
 
-def _due_row_holds(today: datetime.date) -> Q:
-    return Q(due__counted_on__lte=today) & (Q(due__valid_until__isnull=True) | Q(due__valid_until__gt=today))
+def due_row_holds(today: datetime.date, prefix: str = "due__") -> Q:
+    """The kept row (visits.due) holds on `today`: counted by then, and no age threshold reached since."""
+    return Q(**{f"{prefix}counted_on__lte": today}) & (
+        Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gt": today})
+    )
+
+
+def _not_due_yet(today: datetime.date, upcoming_days: int) -> Exists:
+    """The household's kept row holds and says it is not due by then (or never: no rule applies). Read
+    from the kept rows alone, as NOT EXISTS, so that PostgreSQL drops these households by one anti-join
+    before joining the rest to the places (a district: 90,000 of 330,000 households are left)."""
+    by = Value(today + datetime.timedelta(days=upcoming_days))
+    return Exists(
+        HouseholdDue.objects.filter(due_row_holds(today, prefix=""), household_id=OuterRef("pk"))
+        .alias(days=DaysBetween(by, F("since")))
+        .filter(Q(interval_days__isnull=True) | Q(days__lt=F("interval_days")))
+    )
 
 
 def due_for(user, today: datetime.date | None = None, *, grid=None, upcoming_days: int = 0) -> QuerySet[Household]:
@@ -271,13 +287,14 @@ def due_for(user, today: datetime.date | None = None, *, grid=None, upcoming_day
     if grid not in (None, ""):
         qs = qs.filter(dwelling__building__grid_id=grid)
     qs = (
-        qs.annotate(
+        qs.filter(~_not_due_yet(today, upcoming_days))
+        .annotate(
             # The kept row where it holds on `today` (visits.due), else counted live.
             last_visit_at=Case(
                 When(due__counted_on__isnull=False, then=F("due__last_visit_at")), default=Subquery(last_visit)
             ),
             interval_days=Case(
-                When(_due_row_holds(today), then=F("due__interval_days")),
+                When(due_row_holds(today), then=F("due__interval_days")),
                 default=interval_case(rules, today),
                 output_field=IntegerField(),
             ),

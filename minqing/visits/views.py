@@ -50,13 +50,16 @@ def today(request):
     many_grids = grids.count() > 1
     filters = DueFilterForm(request.GET, grids=grids if many_grids else ())
     grid = filters.cleaned_data.get("grid") if filters.is_valid() else None
-    page = paginate(request, selectors.due_for(user, day, grid=grid), per_page=PER_PAGE)
+    by_grid = selectors.due_summary_by_grid(user, day) if many_grids and grid is None else None
+    # The table above the list has counted every due household once already (a district: ~0.7 s).
+    count = sum(row["overdue"] + row["due_today"] for row in by_grid) if by_grid is not None else None
+    page = paginate(request, selectors.due_for(user, day, grid=grid), per_page=PER_PAGE, count=count)
     selectors.attach_reasons(user, list(page.object_list), day)
     context = {
         "page": page,
         "today": day,
         "filters": filters if many_grids else None,
-        "by_grid": selectors.due_summary_by_grid(user, day) if many_grids and grid is None else None,
+        "by_grid": by_grid,
         "can_export": has_capability(user, Capability.EXPORT_RESIDENTS),
         "export_form": ExportForm(),
     }

@@ -26,6 +26,7 @@ from minqing.accounts.roles import Capability, has_capability
 from minqing.areas.models import Area, AreaLevel, Building, Dwelling, Estate, Unit
 from minqing.core.errors import ApplicationError
 from minqing.core.pii import pii_hash
+from minqing.registry import signals
 from minqing.registry.cleaning import clean_flag, clean_name, clean_phone, clean_resident_fields, name_pinyin
 from minqing.registry.ledger import bulk
 from minqing.registry.ledger.address import (
@@ -811,6 +812,8 @@ def write_plan(plan: Plan, *, actor, community: Area, today: datetime.date | Non
 
     # New residents, their 登记/迁入 event and tags; a chunk at a time to bound memory.
     creating = [p for p in valid if p.existing is None]
+    # The households whose members, birth dates or tags this import changes (for the care plan).
+    touched = {household_ids[p.household_key] for p in creating}
     note = _("台账导入")
     for start in range(0, len(creating), BATCH):
         chunk = creating[start : start + BATCH]
@@ -852,6 +855,8 @@ def write_plan(plan: Plan, *, actor, community: Area, today: datetime.date | Non
         residents, events = [], []
         for p in chunk:
             resident = full[p.existing.pk]
+            if p.changed or p.move or p.tags_changed:
+                touched.add(resident.household_id)
             for key in p.changed:
                 for name in (key, *_PAIRED.get(key, ())):
                     setattr(resident, name, p.values.get(name, getattr(resident, name)))
@@ -860,6 +865,7 @@ def write_plan(plan: Plan, *, actor, community: Area, today: datetime.date | Non
                 from_dwelling = resident.dwelling_id
                 resident.dwelling_id = dwelling_ids[p.dwelling_key]
                 resident.household_id = household_ids[p.household_key]
+                touched.add(resident.household_id)
                 changed_fields.update({"dwelling", "household"})
                 events.append(
                     ResidentEvent(
@@ -882,6 +888,7 @@ def write_plan(plan: Plan, *, actor, community: Area, today: datetime.date | Non
             bulk_update_with_history(residents, Resident, sorted(changed_fields), batch_size=BATCH, default_user=actor)
         ResidentEvent.objects.bulk_create(events, batch_size=BATCH)
         _replace_tags([p for p in chunk if p.tags_changed], actor=actor, see_sensitive=places.see_sensitive)
+    signals.households_changed.send(sender=Household, household_ids=touched)
 
 
 _PAIRED = {

@@ -33,7 +33,7 @@ def counted_live(user, day) -> dict:
 
 def holding(day) -> set[int]:
     """Households whose kept row due_for reads on `day`."""
-    return set(Household.objects.filter(selectors._due_row_holds(day)).values_list("pk", flat=True))
+    return set(Household.objects.filter(selectors.due_row_holds(day)).values_list("pk", flat=True))
 
 
 def born(turning: int, on: datetime.date) -> str:
@@ -138,3 +138,32 @@ def test_many_households_at_once_are_counted_in_the_background(
     assert len(callbacks) == 1  # the sweep is enqueued for after the commit
     assert due.household_due_sweep() >= 3
     assert set(HouseholdDue.objects.filter(household_id__in=ids).values_list("interval_days", flat=True)) == {7}
+
+
+def test_a_ledger_import_recounts_the_households_it_changes(persona, tmp_path):
+    from minqing.areas.models import Area
+    from minqing.registry.ledger.importer import plan_import, write_plan
+    from minqing.registry.ledger.reader import read_sheet
+    from minqing.registry.models import Resident
+    from minqing.registry.tests.ledger_files import id_number, write_csv
+
+    admin1, district1 = persona("admin1"), persona("district1")
+    community = Area.objects.get(code="150603001001")
+    number = id_number("19500302", 1)
+
+    def import_with(tags: str) -> None:
+        path = write_csv(tmp_path / f"{tags}.csv", ["姓名", "身份证号码", "现住址", "人员类别"], [
+            ["张杰", number, "嘉和苑1号楼1单元101室", tags],
+        ])  # fmt: skip
+        write_plan(
+            plan_import(actor=admin1, community=community, sheet=read_sheet(path)), actor=admin1, community=community
+        )
+
+    import_with("独居老人")
+    household = Resident.objects.get(name="张杰", status="active").household
+    assert HouseholdDue.objects.get(household=household).interval_days == 7
+    import_with("低保")
+    assert HouseholdDue.objects.get(household=household).interval_days == 30
+    day = timezone.localdate() + datetime.timedelta(days=30)
+    assert listed(district1, day)[household.pk][0] == 30
+    assert listed(district1, day) == counted_live(district1, day)

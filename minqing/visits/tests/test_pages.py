@@ -1,8 +1,12 @@
 """The pages: the phone form (page and offline-queue JSON), the diary on the household and resident
 pages, the export, the staff view of 今日走访."""
 
-import pytest
+import datetime
 
+import pytest
+from django.utils import timezone
+
+from minqing.visits import selectors, services
 from minqing.visits.tests.factories import household_with
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +97,18 @@ def test_a_liaison_sees_a_household_due_under_a_sensitive_tag_without_its_name(c
     assert "关爱对象" in row and "重点人员" not in row
     staff_page = client_as("staff1").get(f"/visits/today/?grid={grid1.area_id}").content.decode()
     assert "重点人员" in staff_page[staff_page.index(f'data-household="{household.pk}"') :][:1500]
+
+
+def test_staff_see_the_same_number_above_the_list_and_in_the_table_by_grid(client_as, persona):
+    grid1, grid2 = persona("grid1"), persona("grid2")
+    month_ago = timezone.now() - datetime.timedelta(days=20)
+    for worker in (grid1, grid1, grid2):
+        household, _ = household_with(worker, {"tags": ["独居老人"], "age": 70})
+        services.visit_log(actor=worker, household=household, visited_at=month_ago)
+    for username in ("staff1", "district1"):
+        user = persona(username)
+        due = selectors.due_for(user).count()
+        table = selectors.due_summary_by_grid(user)
+        assert due >= 2 and due == sum(row["overdue"] + row["due_today"] for row in table)
+        page = client_as(username).get("/visits/today/").content.decode()
+        assert f"应走访 {due} 户" in page
