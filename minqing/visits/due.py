@@ -156,12 +156,14 @@ def household_due_count(household_ids, *, today: datetime.date | None = None, sk
 def household_due_forget(*, household_ids=None, community_ids=None, all_communities: bool = False) -> None:
     """Drop the rows of these households (or of every household of these communities, or all) and
     have the background sweep count them after the commit; until then due_for counts them live."""
-    rows = HouseholdDue.objects.all()
     if household_ids is not None:
-        rows = rows.filter(household_id__in=list(household_ids))
-    elif not all_communities:
-        rows = rows.filter(household__dwelling__building__grid__parent_id__in=list(community_ids))
-    rows.delete()
+        # A chunk at a time: a ledger import may name more households than a statement takes parameters.
+        for chunk in batched(sorted(household_ids), CHUNK, strict=False):
+            HouseholdDue.objects.filter(household_id__in=chunk).delete()
+    elif all_communities:
+        HouseholdDue.objects.all().delete()
+    else:
+        HouseholdDue.objects.filter(household__dwelling__building__grid__parent_id__in=list(community_ids)).delete()
     from minqing.visits.tasks import household_due_sweep_task
 
     transaction.on_commit(household_due_sweep_task.enqueue)
