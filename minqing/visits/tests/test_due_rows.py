@@ -167,3 +167,16 @@ def test_a_ledger_import_recounts_the_households_it_changes(persona, tmp_path):
     day = timezone.localdate() + datetime.timedelta(days=30)
     assert listed(district1, day)[household.pk][0] == 30
     assert listed(district1, day) == counted_live(district1, day)
+
+
+def test_the_scheduler_command_counts_what_has_no_row_yet(persona):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    household, _ = household_with(persona("grid1"), {"tags": ["独居老人"], "age": 70})
+    HouseholdDue.objects.filter(household=household).delete()
+    out = StringIO()
+    call_command("visits_sweep", stdout=out)
+    assert "应走访日期已更新" in out.getvalue()
+    assert HouseholdDue.objects.get(household=household).interval_days == 7
