@@ -110,19 +110,36 @@ def _execute(model: type[Model], columns: list[str], rows: list[tuple]) -> None:
             cursor.executemany(sql, rows[start : start + CHUNK])
 
 
-def insert(model: type[Model], rows: list[dict], *, history_user_id=None, with_history: bool = True, now=None) -> None:
+def encrypted_columns(model: type[Model], rows: list[dict]) -> dict[str, list]:
+    """attname → the tokens of that encrypted column, one per row (None where the row has no value)."""
+    out = {}
+    for field in model._meta.concrete_fields:
+        if isinstance(field, EncryptedTextField):
+            attname = field.attname
+            tokens = iter(encrypt_many([row[attname] for row in rows if attname in row]))
+            out[attname] = [next(tokens) if attname in row else None for row in rows]
+    return out
+
+
+def insert(
+    model: type[Model],
+    rows: list[dict],
+    *,
+    history_user_id=None,
+    with_history: bool = True,
+    now=None,
+    encrypted: dict[str, list] | None = None,
+) -> None:
     """Insert `rows` (dicts by attname, each with its reserved "id") and, for a model with history, a
-    "+" history row each, as simple-history would write on create."""
+    "+" history row each, as simple-history would write on create. `encrypted`: the rows'
+    `encrypted_columns`, when made beforehand (by another process)."""
     now = now or datetime.datetime.now(tz=datetime.UTC)
     if not rows:
         return
     preparers = _preparers(model, now=now, with_pk="id" in rows[0])
     columns = [column for column, *_ in preparers]
-    encrypted = {}
-    for _column, attname, _default, prepare in preparers:
-        if prepare is ENCRYPTED:
-            tokens = iter(encrypt_many([row[attname] for row in rows if attname in row]))
-            encrypted[attname] = [next(tokens) if attname in row else None for row in rows]
+    if encrypted is None:
+        encrypted = encrypted_columns(model, rows)
     prepared_rows: list[tuple] = []
     for n, row in enumerate(rows):
         values = []

@@ -10,7 +10,7 @@ from python_calamine import CalamineWorkbook
 
 from minqing.areas.models import Area, Building, Dwelling, Estate
 from minqing.core.models import AuditEntry
-from minqing.registry.ledger import importer, kept
+from minqing.registry.ledger import forked, importer, kept
 from minqing.registry.ledger import services as ledger
 from minqing.registry.ledger.importer import plan_import, write_plan
 from minqing.registry.ledger.reader import read_sheet
@@ -149,6 +149,25 @@ def test_commit_writes_each_new_record_a_creation_history_row_with_its_values(tm
         )
     household = Resident.objects.get(name="王五").household
     assert household.history.get().dwelling_id == household.dwelling_id
+
+
+def test_new_residents_encrypted_by_a_helper_process_read_back_as_the_ledger_gives_them(tmp_path, persona, monkeypatch):
+    staff = persona("staff1")
+    monkeypatch.setattr(importer, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(importer, "BATCH", 2)  # 3 new residents: two chunks, two batches of tokens
+    children = []
+    encrypting_child = importer._encrypting_child
+    monkeypatch.setattr(
+        importer, "_encrypting_child", lambda creating: children.append(encrypting_child(creating)) or children[-1]
+    )
+    _run(write_xlsx(tmp_path / "台账.xlsx", HEADER, messy_rows()), actor=staff, commit=True)
+    assert children and children[0] is not None and children[0].stream is None  # it ran, and it is gone
+    zhang, li, wang = (Resident.objects.get(name=n) for n in ("张杰", "李娜", "王五"))
+    assert (zhang.id_number, zhang.phone) == (ZHANG, "13800138000")
+    assert (li.id_number, li.phone) == (LI, "0477-8123456")
+    assert (wang.id_number, wang.phone) == (WANG, "13900139000")
+    for resident in (zhang, li, wang):
+        assert (resident.history.get().id_number, resident.history.get().phone) == (resident.id_number, resident.phone)
 
 
 def test_same_file_twice_changes_nothing_and_an_updated_file_updates(tmp_path):
@@ -317,7 +336,7 @@ def _plan_with_helper(monkeypatch, path, *, actor, today):
 
     monkeypatch.setattr(importer._CleaningHelper, "start", classmethod(spy))
     plan = plan_import(actor=actor, community=_community(), sheet=read_sheet(path), today=today)
-    assert started and started[0] is not None and started[0].stream is None  # it ran, and it is gone
+    assert started and started[0] is not None and started[0].child.stream is None  # it ran, and it is gone
     return plan
 
 
@@ -351,7 +370,7 @@ def test_rows_a_failed_helper_process_did_not_send_are_cleaned_here(tmp_path, pe
         def dumps(*args, **kwargs):
             raise RuntimeError("the child fails")
 
-    monkeypatch.setattr(importer, "pickle", Failing)
+    monkeypatch.setattr(forked, "pickle", Failing)
     _same_plan(_plan_with_helper(monkeypatch, path, actor=staff, today=today), fresh)
 
 
