@@ -139,7 +139,7 @@ class Household(models.Model):
     # Set when the last member has left; the household stays for the record.
     dissolved_at = models.DateTimeField(_("注销时间"), null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(user_db_constraint=False)  # see Resident.history
 
     class Meta:
         verbose_name = _("户")
@@ -204,9 +204,13 @@ class Resident(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # The history is read by resident (its id index); no page looks it up by name or place.
+    # Its user is not a database constraint: a ledger import writes a history row per resident, each
+    # of which PostgreSQL would check against the user at COMMIT; history rows are only ever appended
+    # and a deleted user's are set to NULL by Django (on_delete=SET_NULL) all the same.
     history = HistoricalRecords(
         excluded_fields=["name_pinyin", "name_initials", "id_number_hash", "phone_hash"],
         no_db_index=["name", "dwelling", "household"],
+        user_db_constraint=False,
     )
 
     class Meta:
@@ -263,7 +267,7 @@ class ResidentTag(models.Model):
     detail = models.CharField(_("类别/说明"), max_length=50, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(user_db_constraint=False)  # see Resident.history
 
     class Meta:
         verbose_name = _("居民标签")
