@@ -151,23 +151,33 @@ def test_commit_writes_each_new_record_a_creation_history_row_with_its_values(tm
     assert household.history.get().dwelling_id == household.dwelling_id
 
 
-def test_new_residents_encrypted_by_a_helper_process_read_back_as_the_ledger_gives_them(tmp_path, persona, monkeypatch):
+def test_new_residents_prepared_by_a_helper_process_read_back_as_the_ledger_gives_them(tmp_path, persona, monkeypatch):
     staff = persona("staff1")
     monkeypatch.setattr(importer, "PARALLEL_MIN_ROWS", 0)
-    monkeypatch.setattr(importer, "BATCH", 2)  # 3 new residents: two chunks, two batches of tokens
+    monkeypatch.setattr(importer, "BATCH", 2)  # 3 new residents: two chunks prepared by the child
     children = []
-    encrypting_child = importer._encrypting_child
-    monkeypatch.setattr(
-        importer, "_encrypting_child", lambda creating: children.append(encrypting_child(creating)) or children[-1]
-    )
+
+    class Child(forked.Child):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            children.append(self)
+
+    monkeypatch.setattr(forked, "Child", Child)
     _run(write_xlsx(tmp_path / "台账.xlsx", HEADER, messy_rows()), actor=staff, commit=True)
-    assert children and children[0] is not None and children[0].stream is None  # it ran, and it is gone
+    assert children and children[-1].stream is None  # it ran, and it is gone
     zhang, li, wang = (Resident.objects.get(name=n) for n in ("张杰", "李娜", "王五"))
     assert (zhang.id_number, zhang.phone) == (ZHANG, "13800138000")
     assert (li.id_number, li.phone) == (LI, "0477-8123456")
     assert (wang.id_number, wang.phone) == (WANG, "13900139000")
+    assert zhang.household_id == li.household_id != wang.household_id
+    assert sorted(t.tag.name for t in zhang.tag_links.all()) == ["低保", "独居老人"]
+    assert ResidentTag.objects.get(resident=wang).grade == 2
+    assert zhang.events.get().note == "台账导入" and wang.events.get().dwelling_id == wang.dwelling_id
     for resident in (zhang, li, wang):
-        assert (resident.history.get().id_number, resident.history.get().phone) == (resident.id_number, resident.phone)
+        created = resident.history.get()
+        assert (created.id_number, created.phone, created.name) == (resident.id_number, resident.phone, resident.name)
+    for link in ResidentTag.objects.filter(resident__in=[zhang, wang]):
+        assert link.history.get().history_type == "+"
 
 
 def test_same_file_twice_changes_nothing_and_an_updated_file_updates(tmp_path):
