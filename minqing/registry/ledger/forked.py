@@ -11,13 +11,17 @@ The data sent back never leaves the machine's memory (a pipe, not a file): clean
 numbers in clear."""
 
 import fcntl
+import mmap
+import multiprocessing
 import os
 import pickle
 import signal
+import struct
 import threading
 from collections.abc import Callable, Iterator
 
 PIPE_BYTES = 1 << 20
+NICE = 19
 
 
 def can_fork() -> bool:
@@ -30,8 +34,8 @@ def can_fork() -> bool:
 
 
 class Child:
-    """`produce(send)` run in a forked child; what it passes to `send` comes back, in order, from
-    `batches()`. With `hold`, the child keeps everything until `produce` returns (for a parent that
+    """`produce(send)` run in a forked child, at the lowest priority; what it passes to `send` comes
+    back, in order, from `batches()`. With `hold`, the child keeps everything until `produce` returns (for a parent that
     reads only at the end: the pipe holds 1 MB and a child blocked on it would stop working).
     If the child fails, `batches()` simply ends early: the caller does the rest itself."""
 
@@ -47,6 +51,9 @@ class Child:
             os.close(read_end)
             status = 1
             try:
+                # Spare CPU only: on a machine whose other core is busy the child would slow this
+                # process down as much as it helps; this way the parent simply does more itself.
+                os.nice(NICE)
                 with os.fdopen(write_end, "wb") as out:
                     held: list[bytes] = []
 
@@ -85,3 +92,39 @@ class Child:
         except ProcessLookupError:
             pass
         os.waitpid(self.pid, 0)
+
+
+class Claims:
+    """Chunks 0 … count-1 of some work shared out between this process and a forked child, each
+    chunk to whoever claims it first: the next from the top (`claim`) or from the bottom
+    (`claim_last`). The counters live in memory both processes share, under a lock."""
+
+    def __init__(self, count: int):
+        self.lock = multiprocessing.get_context("fork").Lock()
+        self.bounds = mmap.mmap(-1, 8)  # the lowest and the highest chunk not claimed yet
+        self.bounds[:] = struct.pack("ii", 0, count - 1)
+
+    def claim(self) -> int | None:
+        with self.lock:
+            low, high = struct.unpack("ii", self.bounds)
+            if low > high:
+                return None
+            self.bounds[:] = struct.pack("ii", low + 1, high)
+            return low
+
+    def claim_last(self) -> int | None:
+        with self.lock:
+            low, high = struct.unpack("ii", self.bounds)
+            if low > high:
+                return None
+            self.bounds[:] = struct.pack("ii", low, high - 1)
+            return high
+
+    def claim_exactly(self, chunk: int) -> bool:
+        """Claim `chunk` if it is the lowest one not claimed yet."""
+        with self.lock:
+            low, high = struct.unpack("ii", self.bounds)
+            if low != chunk or low > high:
+                return False
+            self.bounds[:] = struct.pack("ii", low + 1, high)
+            return True

@@ -8,10 +8,7 @@ commit re-plans (the registry may have changed since the preview) and then write
 import dataclasses
 import datetime
 import gc
-import mmap
-import multiprocessing
 import re
-import struct
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
@@ -490,15 +487,12 @@ class _CleaningHelper:
     CHUNK = 1000
 
     def __init__(self, rows: list[tuple[int, list]], clean_row: Callable):
-        self.lock = multiprocessing.get_context("fork").Lock()
-        # Shared with the child: the next chunk for this process, the next (downwards) for the child.
-        self.bounds = mmap.mmap(-1, 8)
-        self.bounds[:] = struct.pack("ii", 0, (len(rows) - 1) // self.CHUNK)
+        self.claims = forked.Claims((len(rows) + self.CHUNK - 1) // self.CHUNK)
         self.mine = -1  # chunks 0 … mine are this process's
         self.received: dict[int, tuple] | None = None
 
         def produce(send) -> None:
-            while (chunk := self._claim(downwards=True)) is not None:
+            while (chunk := self.claims.claim_last()) is not None:
                 batch = {}
                 for number, cells in rows[chunk * self.CHUNK : (chunk + 1) * self.CHUNK]:
                     if not (_is_blank(cells) or _is_footer(cells)):
@@ -513,19 +507,11 @@ class _CleaningHelper:
             return None
         return cls(rows, clean_row)
 
-    def _claim(self, *, downwards: bool) -> int | None:
-        with self.lock:
-            low, high = struct.unpack("ii", self.bounds)
-            if low > high:
-                return None
-            self.bounds[:] = struct.pack("ii", low, high - 1) if downwards else struct.pack("ii", low + 1, high)
-            return high if downwards else low
-
     def get(self, index: int, number: int) -> tuple | None:
         """The cleaned row `number`, at `index` in the sheet's rows, if the child cleaned it."""
         chunk = index // self.CHUNK
         while self.received is None and self.mine < chunk:
-            if self._claim(downwards=False) is None:
+            if self.claims.claim() is None:
                 # Every chunk left is the child's.
                 self.received = {}
                 for batch in self.child.batches():
@@ -984,14 +970,25 @@ def _create_residents(creating: list[Planned], household_ids, dwelling_ids, *, a
             bulk.prepare(ResidentTag, links, now=now),
         )
 
-    child = None
+    # Each chunk is prepared by whoever claims it first: the child works ahead, and this process
+    # prepares a chunk itself rather than wait for a child that fell behind (a busy machine) or failed.
+    child, claims = None, forked.Claims(len(chunks))
     if len(creating) >= PARALLEL_MIN_ROWS and forked.can_fork():
-        child = forked.Child(lambda send: [send(prepared(*chunk)) for chunk in chunks])
+
+        def produce(send) -> None:
+            while (k := claims.claim()) is not None:
+                send((k, prepared(*chunks[k])))
+
+        child = forked.Child(produce)
     try:
-        # Chunks come back in order; those a failed child did not send are prepared here.
         from_child = child.batches() if child is not None else iter(())
-        for chunk in chunks:
-            residents, events, links = next(from_child, None) or prepared(*chunk)
+        for k, chunk in enumerate(chunks):
+            batch = None
+            if not claims.claim_exactly(k):  # the child's: it comes next from the child, in order
+                sent, batch = next(from_child, (None, None))
+                if sent != k:  # a child that failed: nothing more is taken from it
+                    batch, from_child = None, iter(())
+            residents, events, links = batch or prepared(*chunk)
             bulk.write(Resident, residents, history_user_id=actor_id, now=now)
             bulk.write(ResidentEvent, events, with_history=False, now=now)
             bulk.write(ResidentTag, links, history_user_id=actor_id, now=now)

@@ -151,8 +151,13 @@ def test_commit_writes_each_new_record_a_creation_history_row_with_its_values(tm
     assert household.history.get().dwelling_id == household.dwelling_id
 
 
-def test_new_residents_prepared_by_a_helper_process_read_back_as_the_ledger_gives_them(tmp_path, persona, monkeypatch):
+@pytest.mark.parametrize("child_fails", [False, True])
+def test_new_residents_prepared_by_a_helper_process_read_back_as_the_ledger_gives_them(
+    tmp_path, persona, monkeypatch, child_fails
+):
     staff = persona("staff1")
+    if child_fails:
+        monkeypatch.setattr(forked, "pickle", _FailingPickle)
     monkeypatch.setattr(importer, "PARALLEL_MIN_ROWS", 0)
     monkeypatch.setattr(importer, "BATCH", 2)  # 3 new residents: two chunks prepared by the child
     children = []
@@ -366,21 +371,24 @@ def test_a_large_sheet_cleaned_by_two_processes_plans_as_one_does(tmp_path, pers
     _same_plan(_plan_with_helper(monkeypatch, path, actor=staff, today=today), fresh)
 
 
+class _FailingPickle:
+    """pickle for a helper process that fails: it sends nothing."""
+
+    HIGHEST_PROTOCOL = pickle.HIGHEST_PROTOCOL
+    load = staticmethod(pickle.load)
+
+    @staticmethod
+    def dumps(*args, **kwargs):
+        raise RuntimeError("the child fails")
+
+
 def test_rows_a_failed_helper_process_did_not_send_are_cleaned_here(tmp_path, persona, monkeypatch):
     staff = persona("staff1")
     path = write_xlsx(tmp_path / "台账.xlsx", HEADER, messy_rows() * 2)
     today = datetime.date.today()
     fresh = plan_import(actor=staff, community=_community(), sheet=read_sheet(path), today=today)
 
-    class Failing:
-        HIGHEST_PROTOCOL = pickle.HIGHEST_PROTOCOL
-        load = staticmethod(pickle.load)
-
-        @staticmethod
-        def dumps(*args, **kwargs):
-            raise RuntimeError("the child fails")
-
-    monkeypatch.setattr(forked, "pickle", Failing)
+    monkeypatch.setattr(forked, "pickle", _FailingPickle)
     _same_plan(_plan_with_helper(monkeypatch, path, actor=staff, today=today), fresh)
 
 
