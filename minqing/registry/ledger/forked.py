@@ -21,7 +21,6 @@ import threading
 from collections.abc import Callable, Iterator
 
 PIPE_BYTES = 1 << 20
-NICE = 19
 
 
 def can_fork() -> bool:
@@ -34,12 +33,17 @@ def can_fork() -> bool:
 
 
 class Child:
-    """`produce(send)` run in a forked child, at the lowest priority; what it passes to `send` comes
+    """`produce(send)` run in a forked child (at `nice`, see below); what it passes to `send` comes
     back, in order, from `batches()`. With `hold`, the child keeps everything until `produce` returns (for a parent that
     reads only at the end: the pipe holds 1 MB and a child blocked on it would stop working).
-    If the child fails, `batches()` simply ends early: the caller does the rest itself."""
+    If the child fails, `batches()` simply ends early: the caller does the rest itself.
 
-    def __init__(self, produce: Callable[[Callable[[object], None]], None], *, hold: bool = False):
+    `nice`: work that this process and the child share evenly gains on a busy machine too (two
+    shares of the CPU instead of one) and runs at the parent's priority; a child that only takes
+    work off a parent which mostly waits on the database would, on a machine without a spare core,
+    slow the parent as much as it helps, so it runs at 19 and takes spare CPU only."""
+
+    def __init__(self, produce: Callable[[Callable[[object], None]], None], *, hold: bool = False, nice: int = 0):
         read_end, write_end = os.pipe()
         try:
             # 1 MB at a time instead of 64 KB: fewer turns of the two processes on a busy machine.
@@ -51,9 +55,8 @@ class Child:
             os.close(read_end)
             status = 1
             try:
-                # Spare CPU only: on a machine whose other core is busy the child would slow this
-                # process down as much as it helps; this way the parent simply does more itself.
-                os.nice(NICE)
+                if nice:
+                    os.nice(nice)
                 with os.fdopen(write_end, "wb") as out:
                     held: list[bytes] = []
 

@@ -979,7 +979,7 @@ def _create_residents(creating: list[Planned], household_ids, dwelling_ids, *, a
             while (k := claims.claim()) is not None:
                 send((k, prepared(*chunks[k])))
 
-        child = forked.Child(produce)
+        child = forked.Child(produce, nice=19)
     try:
         from_child = child.batches() if child is not None else iter(())
         for k, chunk in enumerate(chunks):
