@@ -297,7 +297,11 @@ class ResidentEvent(models.Model):
     """A dated step in a resident's life here. `dwelling` is where it happened (the home arrived at, or
     left); a change of dwelling also names the one left in `from_dwelling`."""
 
-    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="events")
+    # No database constraint: PostgreSQL checks a foreign key by locking the resident's row (FOR KEY
+    # SHARE), a write to the wide resident table again, at COMMIT for each of the 100,000 events a
+    # ledger import writes (as tickets.DeadlineMark). Events are only ever appended, by the services
+    # that have just written or read their resident, and residents are never deleted.
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="events", db_constraint=False)
     kind = models.CharField(_("事项"), max_length=20, choices=EventKind.choices)
     occurred_on = models.DateField(_("日期"))
     # Its index is resident_event_dwelling (dwelling first): a second one would only slow imports.
