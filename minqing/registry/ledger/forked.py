@@ -131,3 +131,44 @@ class Claims:
                 return False
             self.bounds[:] = struct.pack("ii", low + 1, high)
             return True
+
+
+class Ahead:
+    """Chunks 0 … count-1 of work that this process needs in order, prepared ahead by a forked
+    child where it can: the child takes the lowest chunk nobody took, and sends it only if this
+    process has not taken it over meanwhile; this process, reaching a chunk, uses what the child
+    sent, or else takes the chunk over and does it itself — it never waits on a child that is busy
+    with it, or starved of CPU. The states live in memory both processes share, under a lock."""
+
+    FREE, CHILD, SENT, PARENT = 0, 1, 2, 3
+
+    def __init__(self, count: int):
+        self.lock = multiprocessing.get_context("fork").Lock()
+        self.states = mmap.mmap(-1, max(count, 1))
+        self.count = count
+        self.next = 0  # the child's own cursor
+
+    def child_take(self) -> int | None:
+        with self.lock:
+            while self.next < self.count and self.states[self.next] != self.FREE:
+                self.next += 1
+            if self.next == self.count:
+                return None
+            self.states[self.next] = self.CHILD
+            return self.next
+
+    def child_done(self, chunk: int) -> bool:
+        """True: send it (and this process will read it); False: taken over, drop it."""
+        with self.lock:
+            if self.states[chunk] != self.CHILD:
+                return False
+            self.states[chunk] = self.SENT
+            return True
+
+    def parent_take(self, chunk: int) -> bool:
+        """True: this process does `chunk` itself; False: the child sent it (read it next)."""
+        with self.lock:
+            if self.states[chunk] == self.SENT:
+                return False
+            self.states[chunk] = self.PARENT
+            return True

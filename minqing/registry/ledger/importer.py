@@ -970,21 +970,23 @@ def _create_residents(creating: list[Planned], household_ids, dwelling_ids, *, a
             bulk.prepare(ResidentTag, links, now=now),
         )
 
-    # Each chunk is prepared by whoever claims it first: the child works ahead, and this process
-    # prepares a chunk itself rather than wait for a child that fell behind (a busy machine) or failed.
-    child, claims = None, forked.Claims(len(chunks))
+    # The child prepares chunks ahead; this process writes them in order, preparing any chunk the
+    # child has not finished itself (a child starved of CPU on a busy machine, or one that failed).
+    child, ahead = None, forked.Ahead(len(chunks))
     if len(creating) >= PARALLEL_MIN_ROWS and forked.can_fork():
 
         def produce(send) -> None:
-            while (k := claims.claim()) is not None:
-                send((k, prepared(*chunks[k])))
+            while (k := ahead.child_take()) is not None:
+                batch = prepared(*chunks[k])
+                if ahead.child_done(k):
+                    send((k, batch))
 
         child = forked.Child(produce, nice=19)
     try:
         from_child = child.batches() if child is not None else iter(())
         for k, chunk in enumerate(chunks):
             batch = None
-            if not claims.claim_exactly(k):  # the child's: it comes next from the child, in order
+            if not ahead.parent_take(k):  # sent by the child: it comes next from the child, in order
                 sent, batch = next(from_child, (None, None))
                 if sent != k:  # a child that failed: nothing more is taken from it
                     batch, from_child = None, iter(())

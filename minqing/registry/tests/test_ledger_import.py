@@ -435,3 +435,12 @@ def test_command_line_writes_the_report(tmp_path):
     assert not Resident.objects.filter(name="张杰").exists()
     call_command("import_residents", str(path), "--community", JIAHE, "--commit", stdout=quiet)
     assert Resident.objects.filter(name="张杰").exists()
+
+
+def test_this_process_takes_over_a_chunk_its_helper_has_not_finished():
+    ahead = forked.Ahead(3)
+    assert ahead.child_take() == 0 and ahead.child_done(0)  # prepared and sent
+    assert ahead.child_take() == 1  # being prepared when this process reaches it
+    assert not ahead.parent_take(0)  # sent: read from the child
+    assert ahead.parent_take(1) and not ahead.child_done(1)  # taken over: the child drops its copy
+    assert ahead.parent_take(2) and ahead.child_take() is None  # nothing left for the child
