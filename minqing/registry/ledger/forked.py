@@ -1,9 +1,9 @@
 """Work for a forked child process on the machine's other core, sent back pickled through a pipe.
 
 An import is CPU-bound Python, and a process runs one thread of Python at a time: the preview's
-cleaning and the commit's encryption are pure functions of data the process already holds, so a
-child made by fork() — which has it all, without copying it — can do part of the work while this
-process does the rest (or waits on the database). Nothing here touches the database: the child
+cleaning is a pure function of data the process already holds, so a child made by fork() — which
+has it all, without copying it — can do part of the work while this process does the rest.
+Nothing here touches the database: the child
 never uses the connection it inherits, and leaves with os._exit, which runs none of the parent's
 exit code (a PostgreSQL connection would otherwise say goodbye on the parent's socket).
 
@@ -33,17 +33,15 @@ def can_fork() -> bool:
 
 
 class Child:
-    """`produce(send)` run in a forked child (at `nice`, see below); what it passes to `send` comes
-    back, in order, from `batches()`. With `hold`, the child keeps everything until `produce` returns (for a parent that
-    reads only at the end: the pipe holds 1 MB and a child blocked on it would stop working).
-    If the child fails, `batches()` simply ends early: the caller does the rest itself.
+    """`produce(send)` run in a forked child; what it passes to `send` comes back, in order, from
+    `batches()`. The child keeps everything until `produce` returns, then sends it: the parent reads
+    only once its own part is done, and a child blocked on the pipe (1 MB) would stop working. If
+    the child fails, `batches()` simply ends early: the caller does the rest itself.
 
-    `nice`: work that this process and the child share evenly gains on a busy machine too (two
-    shares of the CPU instead of one) and runs at the parent's priority; a child that only takes
-    work off a parent which mostly waits on the database would, on a machine without a spare core,
-    slow the parent as much as it helps, so it runs at 19 and takes spare CPU only."""
+    The child lives only while the parent does its own part: a child forked from a large process
+    comes to hold a copy of every page the parent writes to meanwhile (copy-on-write)."""
 
-    def __init__(self, produce: Callable[[Callable[[object], None]], None], *, hold: bool = False, nice: int = 0):
+    def __init__(self, produce: Callable[[Callable[[object], None]], None]):
         read_end, write_end = os.pipe()
         try:
             # 1 MB at a time instead of 64 KB: fewer turns of the two processes on a busy machine.
@@ -55,19 +53,9 @@ class Child:
             os.close(read_end)
             status = 1
             try:
-                if nice:
-                    os.nice(nice)
+                held: list[bytes] = []
+                produce(lambda batch: held.append(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)))
                 with os.fdopen(write_end, "wb") as out:
-                    held: list[bytes] = []
-
-                    def send(batch) -> None:
-                        data = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
-                        if hold:
-                            held.append(data)
-                        else:
-                            out.write(data)
-
-                    produce(send)
                     for data in held:
                         out.write(data)
                 status = 0
@@ -122,53 +110,3 @@ class Claims:
                 return None
             self.bounds[:] = struct.pack("ii", low, high - 1)
             return high
-
-    def claim_exactly(self, chunk: int) -> bool:
-        """Claim `chunk` if it is the lowest one not claimed yet."""
-        with self.lock:
-            low, high = struct.unpack("ii", self.bounds)
-            if low != chunk or low > high:
-                return False
-            self.bounds[:] = struct.pack("ii", low + 1, high)
-            return True
-
-
-class Ahead:
-    """Chunks 0 … count-1 of work that this process needs in order, prepared ahead by a forked
-    child where it can: the child takes the lowest chunk nobody took, and sends it only if this
-    process has not taken it over meanwhile; this process, reaching a chunk, uses what the child
-    sent, or else takes the chunk over and does it itself — it never waits on a child that is busy
-    with it, or starved of CPU. The states live in memory both processes share, under a lock."""
-
-    FREE, CHILD, SENT, PARENT = 0, 1, 2, 3
-
-    def __init__(self, count: int):
-        self.lock = multiprocessing.get_context("fork").Lock()
-        self.states = mmap.mmap(-1, max(count, 1))
-        self.count = count
-        self.next = 0  # the child's own cursor
-
-    def child_take(self) -> int | None:
-        with self.lock:
-            while self.next < self.count and self.states[self.next] != self.FREE:
-                self.next += 1
-            if self.next == self.count:
-                return None
-            self.states[self.next] = self.CHILD
-            return self.next
-
-    def child_done(self, chunk: int) -> bool:
-        """True: send it (and this process will read it); False: taken over, drop it."""
-        with self.lock:
-            if self.states[chunk] != self.CHILD:
-                return False
-            self.states[chunk] = self.SENT
-            return True
-
-    def parent_take(self, chunk: int) -> bool:
-        """True: this process does `chunk` itself; False: the child sent it (read it next)."""
-        with self.lock:
-            if self.states[chunk] == self.SENT:
-                return False
-            self.states[chunk] = self.PARENT
-            return True

@@ -499,7 +499,7 @@ class _CleaningHelper:
                         batch[number] = clean_row(cells)
                 send(batch)
 
-        self.child = forked.Child(produce, hold=True)
+        self.child = forked.Child(produce)
 
     @classmethod
     def start(cls, rows: list, clean_row: Callable) -> "_CleaningHelper | None":
@@ -927,10 +927,12 @@ def write_plan(plan: Plan, *, actor, community: Area, today: datetime.date | Non
 
 
 def _create_residents(creating: list[Planned], household_ids, dwelling_ids, *, actor_id, now, today, note) -> None:
-    """New residents, their 登记/迁入 event and tags, a chunk at a time to bound memory. For a large
-    import a forked child prepares the chunks (the rows as the driver takes them, ID numbers and phones
-    encrypted: ~2/3 of the Python a new resident costs) a chunk or two ahead of this process, which
-    writes them — and on PostgreSQL mostly waits on the server meanwhile."""
+    """New residents, their 登记/迁入 event and tags, a chunk at a time to bound memory.
+
+    Not done by a forked helper as the preview's cleaning is: preparing the chunks ahead in a child
+    (the encryption included) saved ~1 s of 100,000 rows, but a child forked from the commit's
+    ~500 MB process soon holds a second copy of every page the parent writes to (copy-on-write):
+    ~700 MB for the two together, above what an import may take."""
     resident_ids = bulk.reserve_ids(Resident, len(creating))
     tag_ids = iter(bulk.reserve_ids(ResidentTag, sum(len(p.tags or ()) for p in creating)))
     chunks = []
@@ -970,33 +972,11 @@ def _create_residents(creating: list[Planned], household_ids, dwelling_ids, *, a
             bulk.prepare(ResidentTag, links, now=now),
         )
 
-    # The child prepares chunks ahead; this process writes them in order, preparing any chunk the
-    # child has not finished itself (a child starved of CPU on a busy machine, or one that failed).
-    child, ahead = None, forked.Ahead(len(chunks))
-    if len(creating) >= PARALLEL_MIN_ROWS and forked.can_fork():
-
-        def produce(send) -> None:
-            while (k := ahead.child_take()) is not None:
-                batch = prepared(*chunks[k])
-                if ahead.child_done(k):
-                    send((k, batch))
-
-        child = forked.Child(produce, nice=19)
-    try:
-        from_child = child.batches() if child is not None else iter(())
-        for k, chunk in enumerate(chunks):
-            batch = None
-            if not ahead.parent_take(k):  # sent by the child: it comes next from the child, in order
-                sent, batch = next(from_child, (None, None))
-                if sent != k:  # a child that failed: nothing more is taken from it
-                    batch, from_child = None, iter(())
-            residents, events, links = batch or prepared(*chunk)
-            bulk.write(Resident, residents, history_user_id=actor_id, now=now)
-            bulk.write(ResidentEvent, events, with_history=False, now=now)
-            bulk.write(ResidentTag, links, history_user_id=actor_id, now=now)
-    finally:
-        if child is not None:
-            child.close()
+    for chunk in chunks:
+        residents, events, links = prepared(*chunk)
+        bulk.write(Resident, residents, history_user_id=actor_id, now=now)
+        bulk.write(ResidentEvent, events, with_history=False, now=now)
+        bulk.write(ResidentTag, links, history_user_id=actor_id, now=now)
 
 
 _PAIRED = {

@@ -151,40 +151,6 @@ def test_commit_writes_each_new_record_a_creation_history_row_with_its_values(tm
     assert household.history.get().dwelling_id == household.dwelling_id
 
 
-@pytest.mark.parametrize("child_fails", [False, True])
-def test_new_residents_prepared_by_a_helper_process_read_back_as_the_ledger_gives_them(
-    tmp_path, persona, monkeypatch, child_fails
-):
-    staff = persona("staff1")
-    if child_fails:
-        monkeypatch.setattr(forked, "pickle", _FailingPickle)
-    monkeypatch.setattr(importer, "PARALLEL_MIN_ROWS", 0)
-    monkeypatch.setattr(importer, "BATCH", 2)  # 3 new residents: two chunks prepared by the child
-    children = []
-
-    class Child(forked.Child):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            children.append(self)
-
-    monkeypatch.setattr(forked, "Child", Child)
-    _run(write_xlsx(tmp_path / "台账.xlsx", HEADER, messy_rows()), actor=staff, commit=True)
-    assert children and children[-1].stream is None  # it ran, and it is gone
-    zhang, li, wang = (Resident.objects.get(name=n) for n in ("张杰", "李娜", "王五"))
-    assert (zhang.id_number, zhang.phone) == (ZHANG, "13800138000")
-    assert (li.id_number, li.phone) == (LI, "0477-8123456")
-    assert (wang.id_number, wang.phone) == (WANG, "13900139000")
-    assert zhang.household_id == li.household_id != wang.household_id
-    assert sorted(t.tag.name for t in zhang.tag_links.all()) == ["低保", "独居老人"]
-    assert ResidentTag.objects.get(resident=wang).grade == 2
-    assert zhang.events.get().note == "台账导入" and wang.events.get().dwelling_id == wang.dwelling_id
-    for resident in (zhang, li, wang):
-        created = resident.history.get()
-        assert (created.id_number, created.phone, created.name) == (resident.id_number, resident.phone, resident.name)
-    for link in ResidentTag.objects.filter(resident__in=[zhang, wang]):
-        assert link.history.get().history_type == "+"
-
-
 def test_same_file_twice_changes_nothing_and_an_updated_file_updates(tmp_path):
     path = write_xlsx(tmp_path / "a.xlsx", HEADER, messy_rows())
     _run(path, commit=True)
@@ -435,12 +401,3 @@ def test_command_line_writes_the_report(tmp_path):
     assert not Resident.objects.filter(name="张杰").exists()
     call_command("import_residents", str(path), "--community", JIAHE, "--commit", stdout=quiet)
     assert Resident.objects.filter(name="张杰").exists()
-
-
-def test_this_process_takes_over_a_chunk_its_helper_has_not_finished():
-    ahead = forked.Ahead(3)
-    assert ahead.child_take() == 0 and ahead.child_done(0)  # prepared and sent
-    assert ahead.child_take() == 1  # being prepared when this process reaches it
-    assert not ahead.parent_take(0)  # sent: read from the child
-    assert ahead.parent_take(1) and not ahead.child_done(1)  # taken over: the child drops its copy
-    assert ahead.parent_take(2) and ahead.child_take() is None  # nothing left for the child
