@@ -139,7 +139,7 @@ class Household(models.Model):
     # Set when the last member has left; the household stays for the record.
     dissolved_at = models.DateTimeField(_("注销时间"), null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(user_db_constraint=False)  # see Resident.history
 
     class Meta:
         verbose_name = _("户")
@@ -161,11 +161,14 @@ class Resident(models.Model):
     )
     relation = models.CharField(_("与户主关系"), max_length=20, choices=Relation.choices, default=Relation.HEAD)
 
-    # db_index on PostgreSQL also builds the varchar_pattern_ops index that a prefix search uses.
-    name = models.CharField(_("姓名"), max_length=50, db_index=True)
+    # The name and the initials are searched by prefix only (name__startswith, initials__startswith):
+    # their indexes, in Meta, are the varchar_pattern_ops ones such a search uses on PostgreSQL, without
+    # the plain twin db_index would add, which no query reads and every import keeps up.
+    name = models.CharField(_("姓名"), max_length=50)
     # For search: "zhangjie" and "zj" find 张杰. Derived from the name, never typed.
+    # db_index: the plain index for the pinyin range and order, and the pattern one for its prefix.
     name_pinyin = models.CharField(max_length=200, editable=False, db_index=True)
-    name_initials = models.CharField(max_length=50, editable=False, db_index=True)
+    name_initials = models.CharField(max_length=50, editable=False)
 
     document_kind = models.CharField(
         _("证件类型"), max_length=20, choices=DocumentKind.choices, default=DocumentKind.CITIZEN_ID
@@ -201,9 +204,13 @@ class Resident(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # The history is read by resident (its id index); no page looks it up by name or place.
+    # Its user is not a database constraint: a ledger import writes a history row per resident, each
+    # of which PostgreSQL would check against the user at COMMIT; history rows are only ever appended
+    # and a deleted user's are set to NULL by Django (on_delete=SET_NULL) all the same.
     history = HistoricalRecords(
         excluded_fields=["name_pinyin", "name_initials", "id_number_hash", "phone_hash"],
         no_db_index=["name", "dwelling", "household"],
+        user_db_constraint=False,
     )
 
     class Meta:
@@ -216,6 +223,9 @@ class Resident(models.Model):
             # A search for a surname (张) over a whole district lists its first page in pinyin order
             # straight from this index instead of sorting every 张 (bench/RESULTS.md).
             models.Index(Left("name", 1), F("name_pinyin"), name="resident_surname_pinyin"),
+            # On SQLite (no operator classes) these are plain indexes, which its LIKE prefix search uses.
+            models.Index(fields=["name"], name="resident_name_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["name_initials"], name="resident_initials_prefix", opclasses=["varchar_pattern_ops"]),
         ]
         constraints = [
             models.UniqueConstraint(fields=["id_number_hash"], name="resident_id_number_hash_unique"),
@@ -257,7 +267,7 @@ class ResidentTag(models.Model):
     detail = models.CharField(_("类别/说明"), max_length=50, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(user_db_constraint=False)  # see Resident.history
 
     class Meta:
         verbose_name = _("居民标签")
@@ -287,10 +297,15 @@ class ResidentEvent(models.Model):
     """A dated step in a resident's life here. `dwelling` is where it happened (the home arrived at, or
     left); a change of dwelling also names the one left in `from_dwelling`."""
 
-    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="events")
+    # No database constraint: PostgreSQL checks a foreign key by locking the resident's row (FOR KEY
+    # SHARE), a write to the wide resident table again, at COMMIT for each of the 100,000 events a
+    # ledger import writes (as tickets.DeadlineMark). Events are only ever appended, by the services
+    # that have just written or read their resident, and residents are never deleted.
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="events", db_constraint=False)
     kind = models.CharField(_("事项"), max_length=20, choices=EventKind.choices)
     occurred_on = models.DateField(_("日期"))
-    dwelling = models.ForeignKey(Dwelling, on_delete=models.PROTECT, related_name="resident_events")
+    # Its index is resident_event_dwelling (dwelling first): a second one would only slow imports.
+    dwelling = models.ForeignKey(Dwelling, on_delete=models.PROTECT, related_name="resident_events", db_index=False)
     from_dwelling = models.ForeignKey(
         Dwelling, null=True, blank=True, on_delete=models.PROTECT, related_name="resident_departures"
     )

@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import pickle
 
 import pytest
 from django.core.management import call_command
@@ -9,7 +10,7 @@ from python_calamine import CalamineWorkbook
 
 from minqing.areas.models import Area, Building, Dwelling, Estate
 from minqing.core.models import AuditEntry
-from minqing.registry.ledger import kept
+from minqing.registry.ledger import forked, importer, kept
 from minqing.registry.ledger import services as ledger
 from minqing.registry.ledger.importer import plan_import, write_plan
 from minqing.registry.ledger.reader import read_sheet
@@ -300,6 +301,61 @@ def test_a_commit_reusing_the_preview_gives_what_a_fresh_plan_gives(tmp_path, pe
     assert kept.load(path, today=today) is None
     again = ledger.plan_file(path, actor=staff, community=_community(), today=today, reuse_kept=True)
     assert again.report() == fresh.report()
+
+
+def _plan_with_helper(monkeypatch, path, *, actor, today):
+    """Plan `path` with the second cleaning process, in chunks of 2 rows so both take some."""
+    monkeypatch.setattr(importer, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(importer._CleaningHelper, "CHUNK", 2)
+    started = []
+    start = importer._CleaningHelper.start.__func__
+
+    def spy(cls, rows, clean_row):
+        helper = start(cls, rows, clean_row)
+        started.append(helper)
+        return helper
+
+    monkeypatch.setattr(importer._CleaningHelper, "start", classmethod(spy))
+    plan = plan_import(actor=actor, community=_community(), sheet=read_sheet(path), today=today)
+    assert started and started[0] is not None and started[0].child.stream is None  # it ran, and it is gone
+    return plan
+
+
+def _same_plan(plan, fresh) -> None:
+    assert plan.report() == fresh.report() and plan.kept == fresh.kept and plan.new_places == fresh.new_places
+    assert [(p.values, p.dwelling_key, p.household_key, p.tags) for p in plan.planned] == [
+        (p.values, p.dwelling_key, p.household_key, p.tags) for p in fresh.planned
+    ]
+
+
+def test_a_large_sheet_cleaned_by_two_processes_plans_as_one_does(tmp_path, persona, monkeypatch):
+    staff = persona("staff1")
+    rows = messy_rows() * 3  # blank, footer, refused and duplicate rows in both processes' chunks
+    path = write_xlsx(tmp_path / "台账.xlsx", HEADER, rows)
+    today = datetime.date.today()
+    fresh = plan_import(actor=staff, community=_community(), sheet=read_sheet(path), today=today)
+    _same_plan(_plan_with_helper(monkeypatch, path, actor=staff, today=today), fresh)
+
+
+class _FailingPickle:
+    """pickle for a helper process that fails: it sends nothing."""
+
+    HIGHEST_PROTOCOL = pickle.HIGHEST_PROTOCOL
+    load = staticmethod(pickle.load)
+
+    @staticmethod
+    def dumps(*args, **kwargs):
+        raise RuntimeError("the child fails")
+
+
+def test_rows_a_failed_helper_process_did_not_send_are_cleaned_here(tmp_path, persona, monkeypatch):
+    staff = persona("staff1")
+    path = write_xlsx(tmp_path / "台账.xlsx", HEADER, messy_rows() * 2)
+    today = datetime.date.today()
+    fresh = plan_import(actor=staff, community=_community(), sheet=read_sheet(path), today=today)
+
+    monkeypatch.setattr(forked, "pickle", _FailingPickle)
+    _same_plan(_plan_with_helper(monkeypatch, path, actor=staff, today=today), fresh)
 
 
 def test_the_commit_matches_against_the_registry_as_it_is_then(tmp_path):
