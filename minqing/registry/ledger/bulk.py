@@ -13,7 +13,6 @@ the write lock from BEGIN IMMEDIATE), so history rows, events and tags can name 
 
 import datetime
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
@@ -111,57 +110,38 @@ def _execute(model: type[Model], columns: list[str], rows: list[tuple]) -> None:
             cursor.executemany(sql, rows[start : start + CHUNK])
 
 
-@dataclass(slots=True)
-class Prepared:
-    """Rows as the driver takes them: what `prepare` makes (pure Python, picklable) and `write` sends."""
-
-    columns: list[str]
-    rows: list[tuple]
-    ids: list[int]
-
-
-def prepare(model: type[Model], rows: list[dict], *, now: datetime.datetime) -> Prepared:
-    """`rows` (dicts by attname, each with its reserved "id") as tuples of database values."""
+def insert(model: type[Model], rows: list[dict], *, history_user_id=None, with_history: bool = True, now=None) -> None:
+    """Insert `rows` (dicts by attname, each with its reserved "id") and, for a model with history, a
+    "+" history row each, as simple-history would write on create."""
+    now = now or datetime.datetime.now(tz=datetime.UTC)
     if not rows:
-        return Prepared([], [], [])
+        return
     preparers = _preparers(model, now=now, with_pk="id" in rows[0])
+    columns = [column for column, *_ in preparers]
     encrypted = {}
-    for _column, attname, _default, prep in preparers:
-        if prep is ENCRYPTED:
+    for _column, attname, _default, prepare in preparers:
+        if prepare is ENCRYPTED:
             tokens = iter(encrypt_many([row[attname] for row in rows if attname in row]))
             encrypted[attname] = [next(tokens) if attname in row else None for row in rows]
     prepared_rows: list[tuple] = []
     for n, row in enumerate(rows):
         values = []
-        for _column, attname, default, prep in preparers:
+        for _column, attname, default, prepare in preparers:
             if attname not in row:
                 values.append(default)
-            elif prep is None:
+            elif prepare is None:
                 values.append(row[attname])
-            elif prep is ENCRYPTED:
+            elif prepare is ENCRYPTED:
                 values.append(encrypted[attname][n])
             else:
-                values.append(prep(row[attname]))
+                values.append(prepare(row[attname]))
         prepared_rows.append(tuple(values))
-    return Prepared([column for column, *_ in preparers], prepared_rows, [row["id"] for row in rows if "id" in row])
-
-
-def write(model: type[Model], prepared: Prepared, *, history_user_id=None, with_history: bool = True, now=None) -> None:
-    """Insert prepared rows and, for a model with history, a "+" history row each, as simple-history
-    would write on create."""
-    if not prepared.rows:
-        return
-    now = now or datetime.datetime.now(tz=datetime.UTC)
-    _execute(model, prepared.columns, prepared.rows)
+    del encrypted
+    _execute(model, columns, prepared_rows)
+    del prepared_rows
     history = getattr(model, "history", None)
     if with_history and history is not None:
-        _copy_history(model, history.model, prepared.ids, history_user_id=history_user_id, now=now)
-
-
-def insert(model: type[Model], rows: list[dict], *, history_user_id=None, with_history: bool = True, now=None) -> None:
-    """`prepare` and `write` in one."""
-    now = now or datetime.datetime.now(tz=datetime.UTC)
-    write(model, prepare(model, rows, now=now), history_user_id=history_user_id, with_history=with_history, now=now)
+        _copy_history(model, history.model, [row["id"] for row in rows], history_user_id=history_user_id, now=now)
 
 
 def _copy_history(model, historical, ids: list[int], *, history_user_id, now) -> None:

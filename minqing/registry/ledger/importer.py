@@ -935,15 +935,9 @@ def _create_residents(creating: list[Planned], household_ids, dwelling_ids, *, a
     ~700 MB for the two together, above what an import may take."""
     resident_ids = bulk.reserve_ids(Resident, len(creating))
     tag_ids = iter(bulk.reserve_ids(ResidentTag, sum(len(p.tags or ()) for p in creating)))
-    chunks = []
     for start in range(0, len(creating), BATCH):
-        chunk = creating[start : start + BATCH]
-        links = [next(tag_ids) for p in chunk for _tag in p.tags or ()]
-        chunks.append((chunk, resident_ids[start : start + BATCH], links))
-
-    def prepared(chunk, ids, link_ids) -> tuple[bulk.Prepared, bulk.Prepared, bulk.Prepared]:
         residents, events, links = [], [], []
-        for p, pk in zip(chunk, ids, strict=True):
+        for p, pk in zip(creating[start : start + BATCH], resident_ids[start : start + BATCH], strict=True):
             row = dict(p.values)
             row["id"] = pk
             row["household_id"] = household_ids[p.household_key]
@@ -963,20 +957,12 @@ def _create_residents(creating: list[Planned], household_ids, dwelling_ids, *, a
                 }
             )
             for tag_id, (grade, detail) in (p.tags or {}).items():
-                links.append({"resident_id": pk, "tag_id": tag_id, "grade": grade, "detail": detail})
-        for link, pk in zip(links, link_ids, strict=True):
-            link["id"] = pk
-        return (
-            bulk.prepare(Resident, residents, now=now),
-            bulk.prepare(ResidentEvent, events, now=now),
-            bulk.prepare(ResidentTag, links, now=now),
-        )
-
-    for chunk in chunks:
-        residents, events, links = prepared(*chunk)
-        bulk.write(Resident, residents, history_user_id=actor_id, now=now)
-        bulk.write(ResidentEvent, events, with_history=False, now=now)
-        bulk.write(ResidentTag, links, history_user_id=actor_id, now=now)
+                links.append(
+                    {"id": next(tag_ids), "resident_id": pk, "tag_id": tag_id, "grade": grade, "detail": detail}
+                )
+        bulk.insert(Resident, residents, history_user_id=actor_id, now=now)
+        bulk.insert(ResidentEvent, events, with_history=False, now=now)
+        bulk.insert(ResidentTag, links, history_user_id=actor_id, now=now)
 
 
 _PAIRED = {
