@@ -82,25 +82,19 @@ def _upsert(rows: list[tuple], *, update: str) -> None:
 def _count(household_ids: list[int], today: datetime.date) -> list[tuple]:
     """Rows for these households as due_for counts them live on `today` (interval_case's rules, the
     same per-member CASE), with the first day an age threshold may change that."""
-    community_of, registered = {}, {}
+    registered, households_of = {}, defaultdict(list)
     for pk, community_id, created_at in Household.objects.filter(pk__in=household_ids).values_list(
         "pk", "dwelling__building__grid__parent_id", "created_at"
     ):
-        community_of[pk], registered[pk] = community_id, timezone.localdate(created_at)
-    rules = selectors.rules_in_force(set(community_of.values()) - {None})
-    # Communities with the same rules (mostly the shipped defaults) are counted by one query.
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for household_id, community_id in community_of.items():
-        key = tuple((r.interval_days, r.tag_id, r.min_age) for r in rules.get(community_id, []))
-        groups[key].append(household_id)
+        registered[pk] = timezone.localdate(created_at)
+        households_of[community_id].append(pk)
     interval: dict[int, int | None] = {}
     valid_until: dict[int, datetime.date | None] = {}
-    for key, households in groups.items():
-        group_rules = [
-            selectors.Rule(pk=0, tag_id=t, tag_name="", interval_days=i, responsible="", min_age=a) for i, t, a in key
-        ]
+    # Households with no rule (none in force, no community) keep None.
+    for group_rules, communities in selectors.rule_groups(selectors.rules_in_force(set(households_of) - {None})):
+        households = [h for c in communities for h in households_of[c]]
         # An age matters only where its rule is stricter than what the household already has.
-        age_interval = {a: i for i, _, a in reversed(key) if a is not None}
+        age_interval = {r.min_age: r.interval_days for r in reversed(group_rules) if r.min_age is not None}
         ages = sorted(age_interval)
         # The oldest member not yet of an age is the first to reach it.
         younger = {f"young_{a}": Min("birth_date", filter=Q(birth_date__gt=_birth_cutoff(today, a))) for a in ages}
@@ -126,7 +120,7 @@ def _count(household_ids: list[int], today: datetime.date) -> list[tuple]:
         .values_list("household_id", "last")
     )
     rows = []
-    for h in community_of:
+    for h in registered:
         last = last_visit.get(h)
         since = timezone.localdate(last) if last else registered[h]
         rows.append((h, interval.get(h), last, since, today, valid_until.get(h)))
@@ -153,17 +147,25 @@ def household_due_count(household_ids, *, today: datetime.date | None = None, sk
     return written
 
 
-def household_due_forget(*, household_ids=None, community_ids=None, all_communities: bool = False) -> None:
-    """Drop the rows of these households (or of every household of these communities, or all) and
-    have the background sweep count them after the commit; until then due_for counts them live."""
-    if household_ids is not None:
-        # A chunk at a time: a ledger import may name more households than a statement takes parameters.
-        for chunk in batched(sorted(household_ids), CHUNK, strict=False):
-            HouseholdDue.objects.filter(household_id__in=chunk).delete()
-    elif all_communities:
-        HouseholdDue.objects.all().delete()
-    else:
-        HouseholdDue.objects.filter(household__dwelling__building__grid__parent_id__in=list(community_ids)).delete()
+def household_due_forget(household_ids) -> None:
+    """Drop the rows of these households and have the background sweep count them after the commit;
+    until then due_for counts them live."""
+    # A chunk at a time: a ledger import may name more households than a statement takes parameters.
+    for chunk in batched(sorted(household_ids), CHUNK, strict=False):
+        HouseholdDue.objects.filter(household_id__in=chunk).delete()
+    _sweep_after_commit()
+
+
+def community_due_forget(community_ids) -> None:
+    """The same for every household of these communities (None: of all)."""
+    rows = HouseholdDue.objects.all()
+    if community_ids is not None:
+        rows = rows.filter(household__dwelling__building__grid__parent_id__in=list(community_ids))
+    rows.delete()
+    _sweep_after_commit()
+
+
+def _sweep_after_commit() -> None:
     from minqing.visits.tasks import household_due_sweep_task
 
     transaction.on_commit(household_due_sweep_task.enqueue)
@@ -188,8 +190,8 @@ def on_households_changed(sender, *, household_ids, **kwargs) -> None:
     if len(household_ids) <= COUNT_NOW_MAX:
         household_due_count(household_ids)
     else:
-        household_due_forget(household_ids=household_ids)
+        household_due_forget(household_ids)
 
 
 def on_communities_changed(sender, *, community_ids, **kwargs) -> None:
-    household_due_forget(community_ids=community_ids, all_communities=community_ids is None)
+    community_due_forget(community_ids)

@@ -212,19 +212,24 @@ def member_interval(rules: list[Rule], today: datetime.date) -> Case | Value:
     return Case(*branches, default=None, output_field=IntegerField())
 
 
+def rule_groups(community_rules: dict[int, list[Rule]]) -> list[tuple[list[Rule], list[int]]]:
+    """Each distinct set of rules (interval, tag and age of each; mostly the shipped defaults) once,
+    with the communities that have it: counted by one query or one CASE branch, not per community."""
+    groups: dict[tuple, tuple[list[Rule], list[int]]] = {}
+    for community_id, rules in sorted(community_rules.items()):
+        key = tuple((r.interval_days, r.tag_id, r.min_age) for r in rules)
+        groups.setdefault(key, (rules, []))[1].append(community_id)
+    return list(groups.values())
+
+
 def interval_case(community_rules: dict[int, list[Rule]], today: datetime.date) -> Case:
     """The strictest interval per household (on a Household queryset), None when no rule applies or
     no member is active. One correlated subquery per household — the least of what its active members
     give (`member_interval`), over one probe of its members and their tags — instead of an EXISTS per
     rule: at district scale the EXISTS chain, repeated wherever the interval is used, was most of the
-    due list's time (bench/visits_due.py). Communities with the same rules (the shipped defaults,
-    mostly) share a branch, so the CASE has a branch per distinct set of rules, not per community."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for community_id, rules in community_rules.items():
-        groups[tuple((r.interval_days, r.tag_id, r.min_age) for r in rules)].append(community_id)
+    due list's time (bench/visits_due.py). A branch per distinct set of rules (`rule_groups`)."""
     branches = []
-    for key, communities in sorted(groups.items(), key=lambda item: item[1]):
-        rules = [Rule(pk=0, tag_id=t, tag_name="", interval_days=i, responsible="", min_age=a) for i, t, a in key]
+    for rules, communities in rule_groups(community_rules):
         strictest = (
             Resident.objects.filter(household_id=OuterRef("pk"), status=ResidentStatus.ACTIVE)
             .order_by()
@@ -288,13 +293,14 @@ def due_for(user, today: datetime.date | None = None, *, grid=None, upcoming_day
     qs = registry.households_visible_to(user).filter(dwelling__building__grid_id__in=sorted(grids))
     if grid not in (None, ""):
         qs = qs.filter(dwelling__building__grid_id=grid)
+    # A counted row's last visit and its date are the household's (visit_log keeps them); an uncounted
+    # one (visit_log's before any count) may miss an earlier-logged later visit.
+    counted = Q(due__counted_on__isnull=False)
     qs = (
         qs.filter(~_not_due_yet(today, upcoming_days))
         .annotate(
             # The kept row where it holds on `today` (visits.due), else counted live.
-            last_visit_at=Case(
-                When(due__counted_on__isnull=False, then=F("due__last_visit_at")), default=Subquery(last_visit)
-            ),
+            last_visit_at=Case(When(counted, then=F("due__last_visit_at")), default=Subquery(last_visit)),
             interval_days=Case(
                 When(due_row_holds(today), then=F("due__interval_days")),
                 default=interval_case(rules, today),
@@ -303,7 +309,7 @@ def due_for(user, today: datetime.date | None = None, *, grid=None, upcoming_day
         )
         .annotate(
             since=Case(
-                When(due__counted_on__isnull=False, then=F("due__since")),
+                When(counted, then=F("due__since")),
                 default=Coalesce(TruncDate("last_visit_at"), TruncDate("created_at")),
             )
         )

@@ -343,7 +343,7 @@ def _care_rule_audit(action: str, *, actor, rule, area, tag_obj, before: dict, r
 
 def _rules_changed(area) -> None:
     """The kept due dates of the community (of every community for a shipped default) are counted again."""
-    due.household_due_forget(community_ids=[area.pk] if area else None, all_communities=area is None)
+    due.community_due_forget([area.pk] if area else None)
 
 
 @transaction.atomic
